@@ -1,0 +1,79 @@
+// Package sts mints role sessions: the AssumeRole that CreateSession
+// performs on behalf of a certificate.
+//
+// Assumer is the seam between CreateSession and IAM. Today a role is a
+// stored record (ARN, maximum session duration, trust policy document);
+// the IAM/STS work replaces the implementation behind Assumer with
+// trust-policy evaluation without CreateSession changing.
+package sts
+
+import (
+	"context"
+	"time"
+)
+
+// ServicePrincipal is the principal CreateSession assumes roles as.
+const ServicePrincipal = "rolesanywhere.amazonaws.com"
+
+// Role is an IAM role as CreateSession needs it.
+type Role struct {
+	Arn                      string    `json:"arn"`
+	RoleName                 string    `json:"roleName"`
+	Path                     string    `json:"path"`
+	RoleID                   string    `json:"roleId"` // AROA…
+	MaxSessionDuration       int32     `json:"maxSessionDuration"`
+	AssumeRolePolicyDocument string    `json:"assumeRolePolicyDocument"`
+	Description              string    `json:"description,omitempty"`
+	CreateDate               time.Time `json:"createDate"`
+	// NotBefore, when set, revokes every session of this role issued
+	// before it ("revoke active sessions").
+	NotBefore time.Time `json:"notBefore,omitzero"`
+}
+
+// Tag is a session tag.
+type Tag struct {
+	Key   string
+	Value string
+}
+
+// AssumeRoleInput is what a caller asks for. Context carries the condition
+// keys the trust policy may test (aws:SourceArn, aws:PrincipalTag/…), each
+// with all its values.
+type AssumeRoleInput struct {
+	RoleArn         string
+	RoleSessionName string
+	Duration        time.Duration
+	Tags            []Tag
+	SourceIdentity  string
+	SessionPolicy   string
+	PolicyArns      []string
+	// Principal is the caller: a service principal ("rolesanywhere.amazonaws.com")
+	// or an ARN for role chaining.
+	Principal string
+	Context   map[string][]string
+	Now       time.Time
+}
+
+// Credentials are temporary AWS credentials.
+type Credentials struct {
+	AccessKeyID     string
+	SecretAccessKey string
+	SessionToken    string
+	Expiration      time.Time
+}
+
+// AssumeRoleOutput is the session handed out.
+type AssumeRoleOutput struct {
+	Credentials      Credentials
+	AssumedRoleArn   string // arn:…:sts::acct:assumed-role/name/session
+	AssumedRoleID    string // AROA…:session
+	RoleArn          string
+	SourceIdentity   string
+	PackedPolicySize int
+}
+
+// Assumer assumes roles. Errors are *awserr.Error values that explain
+// the refusal.
+type Assumer interface {
+	AssumeRole(ctx context.Context, in AssumeRoleInput) (AssumeRoleOutput, error)
+}
