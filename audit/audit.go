@@ -1,0 +1,105 @@
+// Package audit writes one JSON line per API event, shaped like an AWS
+// CloudTrail record, so tools that read CloudTrail (jq recipes, SIEM
+// parsers) read iamra's audit log too.
+//
+// Every CreateSession (success or failure) and every control-plane write is
+// recorded. Failures carry AWS's errorCode and errorMessage, as CloudTrail
+// does, and additionally iamra's reason code and detail in
+// additionalEventData, which is what makes a rejection explainable.
+package audit
+
+import (
+	"encoding/json"
+	"io"
+	"sync"
+	"time"
+)
+
+// Identity is CloudTrail's userIdentity. CreateSession callers have no IAM
+// identity; they are identified by their certificate.
+type Identity struct {
+	Type        string `json:"type"` // "IAMUser", "AssumedRole", "X509Certificate", "Anonymous"
+	PrincipalID string `json:"principalId,omitempty"`
+	Arn         string `json:"arn,omitempty"`
+	AccountID   string `json:"accountId,omitempty"`
+	AccessKeyID string `json:"accessKeyId,omitempty"`
+	// Certificate identity, for CreateSession.
+	X509Subject  string `json:"x509Subject,omitempty"`
+	X509Issuer   string `json:"x509Issuer,omitempty"`
+	SerialNumber string `json:"serialNumber,omitempty"` // lower-case hex
+}
+
+// Event is one audit record.
+type Event struct {
+	EventVersion        string         `json:"eventVersion"`
+	EventTime           time.Time      `json:"eventTime"`
+	EventSource         string         `json:"eventSource"` // "rolesanywhere.amazonaws.com"
+	EventName           string         `json:"eventName"`   // "CreateSession", "CreateTrustAnchor"
+	AWSRegion           string         `json:"awsRegion"`
+	SourceIPAddress     string         `json:"sourceIPAddress"`
+	UserAgent           string         `json:"userAgent,omitempty"`
+	UserIdentity        Identity       `json:"userIdentity"`
+	RequestParameters   any            `json:"requestParameters,omitempty"`
+	ResponseElements    any            `json:"responseElements,omitempty"`
+	ErrorCode           string         `json:"errorCode,omitempty"`
+	ErrorMessage        string         `json:"errorMessage,omitempty"`
+	RequestID           string         `json:"requestID"`
+	EventID             string         `json:"eventID,omitempty"`
+	ReadOnly            bool           `json:"readOnly"`
+	EventType           string         `json:"eventType"` // "AwsApiCall"
+	RecipientAccountID  string         `json:"recipientAccountId,omitempty"`
+	AdditionalEventData map[string]any `json:"additionalEventData,omitempty"`
+}
+
+// Sink receives audit events.
+type Sink interface {
+	Record(Event)
+}
+
+// Writer writes events as JSON lines. It is safe for concurrent use; each
+// event is one Write call, so lines never interleave.
+type Writer struct {
+	mu sync.Mutex
+	w  io.Writer
+	// OnError is told about write failures (the disk filling up must not
+	// fail API calls, but must be visible).
+	OnError func(error)
+}
+
+// NewWriter returns a Writer on w.
+func NewWriter(w io.Writer) *Writer { return &Writer{w: w} }
+
+// Record writes e. EventVersion and EventType get CloudTrail's defaults
+// when empty.
+func (a *Writer) Record(e Event) {
+	if e.EventVersion == "" {
+		e.EventVersion = "1.08"
+	}
+	if e.EventType == "" {
+		e.EventType = "AwsApiCall"
+	}
+	e.EventTime = e.EventTime.UTC().Truncate(time.Second)
+	line, err := json.Marshal(e)
+	if err != nil {
+		a.fail(err)
+		return
+	}
+	line = append(line, '\n')
+	a.mu.Lock()
+	_, err = a.w.Write(line)
+	a.mu.Unlock()
+	if err != nil {
+		a.fail(err)
+	}
+}
+
+func (a *Writer) fail(err error) {
+	if a.OnError != nil {
+		a.OnError(err)
+	}
+}
+
+// Discard drops events.
+type Discard struct{}
+
+func (Discard) Record(Event) {}
