@@ -121,6 +121,9 @@ func ParseCRL(data []byte) (*x509.RevocationList, error) {
 	if len(crl.Raw) != len(der) {
 		return nil, invalid(ReasonCRLParse, "%d bytes of trailing data after the CRL", len(der)-len(crl.Raw))
 	}
+	if !strongSignature[crl.SignatureAlgorithm] {
+		return nil, invalid(ReasonCRLWeakSignature, "the CRL is signed with %s; SHA-256 or stronger is required (no MD5, no SHA-1)", sigAlgName(crl.SignatureAlgorithm))
+	}
 	return crl, nil
 }
 

@@ -21,9 +21,10 @@ const (
 
 	// CRL import (ImportCrl/UpdateCrl), ValidationException.
 
-	ReasonCRLTooLarge = "crl.too_large"   // CRL data empty or larger than 300000 bytes
-	ReasonCRLPEM      = "crl.pem_invalid" // PEM data that is not exactly one X509 CRL block
-	ReasonCRLParse    = "crl.invalid"     // not a parseable X.509 v2 CRL
+	ReasonCRLTooLarge      = "crl.too_large"                // CRL data empty or larger than 300000 bytes
+	ReasonCRLPEM           = "crl.pem_invalid"              // PEM data that is not exactly one X509 CRL block
+	ReasonCRLParse         = "crl.invalid"                  // not a parseable X.509 v2 CRL
+	ReasonCRLWeakSignature = "crl.weak_signature_algorithm" // CRL signed with MD5/SHA-1 or an unsupported algorithm
 
 	// End-entity certificate (CreateSession), AccessDeniedException.
 
@@ -39,7 +40,8 @@ const (
 
 	ReasonChainTooLong              = "chain.too_long"                              // more than 5 certificates in X-Amz-X509-Chain
 	ReasonChainUntrusted            = "chain.untrusted"                             // no path from the leaf to a certificate of the anchor
-	ReasonChainExpired              = "chain.expired"                               // an intermediate or anchor certificate is outside its validity
+	ReasonChainExpired              = "chain.expired"                               // an intermediate or anchor certificate expired
+	ReasonChainNotYetValid          = "chain.not_yet_valid"                         // an intermediate or anchor certificate is not valid yet
 	ReasonChainInvalid              = "chain.invalid"                               // RFC 5280 path validation failed (name constraints, path length, critical extension…)
 	ReasonChainIntermediateVersion  = "chain.intermediate_version"                  // an intermediate is not X.509 v3
 	ReasonChainIntermediateNotCA    = "chain.intermediate_not_ca"                   // an intermediate lacks basicConstraints CA:TRUE

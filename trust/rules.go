@@ -55,10 +55,14 @@ func signatureFault(c *x509.Certificate) (fault, string) {
 	if strongSignature[c.SignatureAlgorithm] {
 		return faultNone, ""
 	}
-	if c.SignatureAlgorithm == x509.UnknownSignatureAlgorithm {
-		return faultWeakSignature, "is signed with an unsupported signature algorithm; SHA-256 or stronger with RSA or ECDSA is required"
+	return faultWeakSignature, fmt.Sprintf("is signed with %s; SHA-256 or stronger is required (no MD5, no SHA-1)", sigAlgName(c.SignatureAlgorithm))
+}
+
+func sigAlgName(a x509.SignatureAlgorithm) string {
+	if a == x509.UnknownSignatureAlgorithm {
+		return "an unsupported signature algorithm"
 	}
-	return faultWeakSignature, fmt.Sprintf("is signed with %s; SHA-256 or stronger is required (no MD5, no SHA-1)", c.SignatureAlgorithm)
+	return a.String()
 }
 
 // caFault applies the documented CA certificate rules (AWS "Signature
