@@ -121,18 +121,22 @@ func Template(f func(*x509.Certificate)) Option {
 // years: basicConstraints CA:TRUE, keyUsage keyCertSign|cRLSign.
 func (p *PKI) Root(cn string, opts ...Option) *Cert {
 	p.tb.Helper()
-	s := p.spec(cn, opts)
-	s.tpl.NotAfter = p.pick(s.tpl.NotAfter, p.now.AddDate(10, 0, 0))
-	caTemplate(s.tpl)
-	return p.issue(s, nil)
+	return p.ca(nil, cn, 10, opts)
 }
 
 // Intermediate issues a CA certificate under parent, valid for five years.
 func (p *PKI) Intermediate(parent *Cert, cn string, opts ...Option) *Cert {
 	p.tb.Helper()
+	return p.ca(parent, cn, 5, opts)
+}
+
+func (p *PKI) ca(parent *Cert, cn string, years int, opts []Option) *Cert {
+	p.tb.Helper()
 	s := p.spec(cn, opts)
-	s.tpl.NotAfter = p.pick(s.tpl.NotAfter, p.now.AddDate(5, 0, 0))
-	caTemplate(s.tpl)
+	s.tpl.NotAfter = p.pick(s.tpl.NotAfter, p.now.AddDate(years, 0, 0))
+	s.tpl.BasicConstraintsValid = true
+	s.tpl.IsCA = true
+	s.tpl.KeyUsage = x509.KeyUsageCertSign | x509.KeyUsageCRLSign
 	return p.issue(s, parent)
 }
 
@@ -146,12 +150,6 @@ func (p *PKI) Leaf(parent *Cert, cn string, opts ...Option) *Cert {
 	s.tpl.KeyUsage = x509.KeyUsageDigitalSignature
 	s.tpl.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}
 	return p.issue(s, parent)
-}
-
-func caTemplate(t *x509.Certificate) {
-	t.BasicConstraintsValid = true
-	t.IsCA = true
-	t.KeyUsage = x509.KeyUsageCertSign | x509.KeyUsageCRLSign
 }
 
 func (p *PKI) pick(set, def time.Time) time.Time {
