@@ -100,7 +100,24 @@ type TrustAnchor struct {
 	CreatedAt            Time                  `json:"createdAt"`
 	UpdatedAt            Time                  `json:"updatedAt"`
 	NotificationSettings []NotificationSetting `json:"notificationSettings"`
-	Tags                 []Tag                 `json:"tags,omitempty"`
+	// CrlDpRevocationEnabled asks for revocation checks against the CRL
+	// distribution points of the certificates (a member newer than most
+	// documentation; present in aws-sdk-go-v2 rolesanywhere v1.33).
+	CrlDpRevocationEnabled bool  `json:"crlDpRevocationEnabled"`
+	Tags                   []Tag `json:"tags,omitempty"`
+	// ResolvedCertificateData is iamra's copy of the CA certificate PEM of
+	// an AWS_ACM_PCA source, read at Create/Update as AWS does. It is
+	// stored, never returned by the API; use CertificatePEM.
+	ResolvedCertificateData string `json:"resolvedCertificateData,omitempty"`
+}
+
+// CertificatePEM is the PEM bundle the trust anchor trusts, whatever its
+// source type.
+func (t TrustAnchor) CertificatePEM() string {
+	if t.Source.SourceType == SourceACMPCA {
+		return t.ResolvedCertificateData
+	}
+	return t.Source.SourceData.X509CertificateData
 }
 
 // Certificate fields an attribute mapping can apply to.

@@ -1,0 +1,113 @@
+package restjson
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"reflect"
+
+	"github.com/iamra/iamra/awserr"
+)
+
+// Serialization is the error for a body or parameter that cannot be read
+// as the operation's input shape.
+func Serialization(reason, format string, args ...any) *awserr.Error {
+	msg := fmt.Sprintf(format, args...)
+	return awserr.New("SerializationException", http.StatusBadRequest, msg).Because(reason, "%s", msg)
+}
+
+// TooLarge is the error for a request body over the operation's limit.
+func TooLarge(limit int64) *awserr.Error {
+	return awserr.New("RequestEntityTooLargeException", http.StatusRequestEntityTooLarge, "Request entity too large").
+		Because("request.too_large", "the request body exceeds %d bytes", limit)
+}
+
+// DecodeBody reads r's body, at most limit bytes, into v, which must point
+// to a struct. See the package documentation for what is tolerated.
+func DecodeBody(r *http.Request, limit int64, v any) error {
+	if r.Body == nil {
+		return nil
+	}
+	data, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
+	if err != nil {
+		return Serialization("request.body_read", "The request body could not be read")
+	}
+	if int64(len(data)) > limit {
+		return TooLarge(limit)
+	}
+	return Unmarshal(data, v)
+}
+
+// Unmarshal decodes one JSON document into v with DecodeBody's rules. It
+// is separate so fuzzers and in-process callers can use it on bytes.
+func Unmarshal(data []byte, v any) error {
+	if len(bytes.TrimSpace(data)) == 0 {
+		return nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(v); err != nil {
+		return decodeError(err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return Serialization("request.json_trailing", "Unexpected data after the JSON document")
+	}
+	return nil
+}
+
+// decodeError words a decoding failure in the model's terms. Go type names
+// never reach the client.
+func decodeError(err error) *awserr.Error {
+	var typeErr *json.UnmarshalTypeError
+	var syntaxErr *json.SyntaxError
+	switch {
+	case errors.As(err, &typeErr):
+		at := typeErr.Field
+		if at == "" {
+			return Serialization("request.json_type", "Expected a JSON object, found %s", typeErr.Value)
+		}
+		return Serialization("request.json_type", "Unexpected %s at '%s': expected %s", typeErr.Value, at, shapeName(typeErr.Type))
+	case errors.As(err, &syntaxErr):
+		return Serialization("request.json_syntax", "Invalid JSON at offset %d: %s", syntaxErr.Offset, syntaxErr.Error())
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return Serialization("request.json_syntax", "Invalid JSON: unexpected end of input")
+	default:
+		// encoding/base64 errors of blob members land here; their text
+		// names no Go types.
+		return Serialization("request.json_value", "Invalid JSON value: %s", err.Error())
+	}
+}
+
+// shapeName names a Go type by the Smithy shape it stands for.
+func shapeName(t reflect.Type) string {
+	if t == nil {
+		return "a value"
+	}
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch t.Kind() {
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "a boolean"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "an integer in range"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.Slice, reflect.Array:
+		if t.Elem().Kind() == reflect.Uint8 {
+			return "a base64 blob"
+		}
+		return "a list"
+	case reflect.Map:
+		return "a map"
+	case reflect.Struct:
+		return "a structure"
+	default:
+		return "a value"
+	}
+}
