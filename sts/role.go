@@ -9,6 +9,8 @@ package sts
 
 import (
 	"context"
+	"encoding/base32"
+	"io"
 	"time"
 )
 
@@ -76,4 +78,14 @@ type AssumeRoleOutput struct {
 // the refusal.
 type Assumer interface {
 	AssumeRole(ctx context.Context, in AssumeRoleInput) (AssumeRoleOutput, error)
+}
+
+// NewRoleID returns a role id as AWS formats them: "AROA" and 17
+// characters of base32.
+func NewRoleID(rnd io.Reader) (string, error) {
+	b := make([]byte, 11)
+	if _, err := io.ReadFull(rnd, b); err != nil {
+		return "", err
+	}
+	return "AROA" + base32.StdEncoding.EncodeToString(b)[:17], nil
 }

@@ -1,0 +1,53 @@
+package server
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+)
+
+// metrics are the server's Prometheus series, on a registry of its own so
+// several servers in one process (tests) do not collide.
+type metrics struct {
+	reg              *prometheus.Registry
+	requests         *prometheus.CounterVec
+	latency          *prometheus.HistogramVec
+	sessions         *prometheus.CounterVec
+	sessionLatency   *prometheus.HistogramVec
+	snapshotBuilds   *prometheus.CounterVec
+	snapshotRevision prometheus.Gauge
+	subjectFlushes   *prometheus.CounterVec
+	subjectPending   prometheus.GaugeFunc
+	subjectDropped   prometheus.Counter
+	certExpiry       *prometheus.GaugeVec
+	expiryEvents     *prometheus.CounterVec
+}
+
+func newMetrics(pending func() float64) *metrics {
+	m := &metrics{reg: prometheus.NewRegistry()}
+	m.requests = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "iamra_http_requests_total",
+		Help: "HTTP requests by API and status code."}, []string{"api", "code"})
+	m.latency = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "iamra_http_request_duration_seconds",
+		Help: "HTTP request latency by API.", Buckets: prometheus.ExponentialBuckets(0.0001, 2, 16)}, []string{"api"})
+	m.sessions = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "iamra_createsession_total",
+		Help: "CreateSession calls by outcome and rejection reason (see docs/errors.md)."}, []string{"outcome", "reason"})
+	m.sessionLatency = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "iamra_createsession_duration_seconds",
+		Help: "CreateSession processing time by outcome.", Buckets: prometheus.ExponentialBuckets(0.00005, 2, 16)}, []string{"outcome"})
+	m.snapshotBuilds = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "iamra_config_snapshot_builds_total",
+		Help: "Configuration snapshot rebuilds by result."}, []string{"result"})
+	m.snapshotRevision = prometheus.NewGauge(prometheus.GaugeOpts{Name: "iamra_config_snapshot_revision",
+		Help: "Store revision of the configuration snapshot in use."})
+	m.subjectFlushes = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "iamra_subject_flushes_total",
+		Help: "Batched subject writes by result."}, []string{"result"})
+	m.subjectPending = prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "iamra_subject_pending",
+		Help: "Subjects observed and not yet written."}, pending)
+	m.subjectDropped = prometheus.NewCounter(prometheus.CounterOpts{Name: "iamra_subject_dropped_total",
+		Help: "Subject observations dropped because the pending buffer was full."})
+	m.certExpiry = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "iamra_trust_anchor_certificate_expiry_days",
+		Help: "Days until each trust anchor CA certificate expires."}, []string{"trust_anchor_arn", "serial"})
+	m.expiryEvents = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "iamra_certificate_expiry_notifications_total",
+		Help: "Expiry notifications emitted (notification settings of trust anchors)."}, []string{"event"})
+	m.reg.MustRegister(m.requests, m.latency, m.sessions, m.sessionLatency, m.snapshotBuilds, m.snapshotRevision,
+		m.subjectFlushes, m.subjectPending, m.subjectDropped, m.certExpiry, m.expiryEvents,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}

@@ -1,0 +1,401 @@
+// Package server assembles iamra's HTTP server: one port for every API,
+// requests routed the way single-endpoint AWS emulators route them (path
+// for CreateSession and health, SigV4 credential scope or X-Amz-Target for
+// the signed APIs), plus the background work (configuration snapshot,
+// batched subject writes, expiry notifications) and graceful shutdown.
+package server
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/iamra/iamra/api/restjson"
+	rolesanywhereapi "github.com/iamra/iamra/api/rolesanywhere"
+	"github.com/iamra/iamra/api/sessions"
+	"github.com/iamra/iamra/arn"
+	"github.com/iamra/iamra/assumer"
+	"github.com/iamra/iamra/audit"
+	"github.com/iamra/iamra/awserr"
+	"github.com/iamra/iamra/createsession"
+	"github.com/iamra/iamra/credentials"
+	"github.com/iamra/iamra/datadir"
+	"github.com/iamra/iamra/sigv4"
+	"github.com/iamra/iamra/snapshot"
+	"github.com/iamra/iamra/store"
+	_ "github.com/iamra/iamra/store/sqlite" // the embedded default back-end
+	"github.com/iamra/iamra/subject"
+	"github.com/iamra/iamra/trust"
+)
+
+// Config configures a server.
+type Config struct {
+	DataDir string
+	// StoreURL overrides the store (default: SQLite in the data directory).
+	StoreURL string
+	Scope    arn.Scope
+	// Hosts are extra names for the server's own TLS certificate.
+	Hosts []string
+	// TLSCertFile and TLSKeyFile, when set, replace the certificate iamra
+	// issues itself.
+	TLSCertFile, TLSKeyFile string
+	// Skew is the accepted client clock difference (default 5m).
+	Skew time.Duration
+	// SubjectFlush is the subject batching interval (default 1s).
+	SubjectFlush time.Duration
+	Logger       *slog.Logger
+	Now          func() time.Time
+	Rand         io.Reader
+	// AuditWriter overrides the audit log file (DIR/audit.log).
+	AuditWriter io.Writer
+}
+
+// Server is a running iamra.
+type Server struct {
+	cfg      Config
+	Dir      datadir.Dir
+	State    *datadir.State
+	Store    store.Store
+	Snapshot *snapshot.Holder
+	Subjects *subject.Recorder
+	Ring     *credentials.KeyRing
+	Control  *rolesanywhereapi.Handler
+	metrics  *metrics
+	audit    audit.Sink
+	closers  []io.Closer
+	handler  http.Handler
+	admin    map[string]datadir.AdminKey
+	ready    func(context.Context) error
+}
+
+// New opens the data directory and the store and builds the handlers.
+func New(ctx context.Context, cfg Config) (*Server, error) {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if cfg.Skew == 0 {
+		cfg.Skew = 5 * time.Minute
+	}
+	s := &Server{cfg: cfg, Dir: datadir.Dir(cfg.DataDir)}
+	var err error
+	s.State, err = datadir.Init(ctx, s.Dir, datadir.Options{Scope: cfg.Scope, Hosts: cfg.Hosts, Now: cfg.Now, Rand: cfg.Rand})
+	if err != nil {
+		return nil, fmt.Errorf("data directory %s: %w", cfg.DataDir, err)
+	}
+	s.admin = map[string]datadir.AdminKey{}
+	for _, k := range s.State.AdminKeys {
+		s.admin[k.AccessKeyID] = k
+	}
+	storeURL := cfg.StoreURL
+	if storeURL == "" {
+		storeURL = "sqlite://" + s.Dir.DB()
+	}
+	s.Store, err = store.Open(ctx, storeURL)
+	if err != nil {
+		return nil, err
+	}
+	s.closers = append(s.closers, s.Store)
+	s.Ring, err = loadKeyRing(ctx, s.Store, s.State, cfg.Now(), cfg.Rand)
+	if err != nil {
+		s.Close()
+		return nil, err
+	}
+
+	aw := cfg.AuditWriter
+	if aw == nil {
+		f, err := os.OpenFile(s.Dir.AuditLog(), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+		if err != nil {
+			s.Close()
+			return nil, err
+		}
+		s.closers = append(s.closers, f)
+		aw = f
+	}
+	w := audit.NewWriter(aw)
+	w.OnError = func(err error) { cfg.Logger.Error("audit log write failed", "err", err) }
+	s.audit = w
+
+	s.Subjects = subject.New(s.Store, cfg.Scope, subject.Options{Interval: cfg.SubjectFlush})
+	s.metrics = newMetrics(func() float64 { return float64(s.Subjects.Pending()) })
+
+	s.Snapshot, err = snapshot.NewHolder(ctx, s.Store, nil, cfg.Now, cfg.Logger)
+	if err != nil {
+		s.Close()
+		return nil, fmt.Errorf("loading configuration: %w", err)
+	}
+	s.Snapshot.OnBuild = func(snap *snapshot.Snapshot, _ time.Duration, err error) {
+		if err != nil {
+			s.metrics.snapshotBuilds.WithLabelValues("error").Inc()
+			return
+		}
+		s.metrics.snapshotBuilds.WithLabelValues("ok").Inc()
+		s.metrics.snapshotRevision.Set(float64(snap.Revision))
+	}
+
+	svc := &createsession.Service{
+		Config: s.Snapshot.Load,
+		Assumer: &assumer.Assumer{
+			Roles: func() assumer.Roles { return s.Snapshot.Load() },
+			Ring:  s.Ring,
+			Rand:  cfg.Rand,
+		},
+		Subject: s.Subjects,
+		Now:     cfg.Now,
+		Skew:    cfg.Skew,
+	}
+	sess := &sessions.Handler{
+		Service: svc, Audit: s.audit, Log: cfg.Logger, Region: cfg.Scope.Region, Account: cfg.Scope.AccountID, Now: cfg.Now,
+		Observe: func(outcome, reason string, d time.Duration) {
+			s.metrics.sessions.WithLabelValues(outcome, reason).Inc()
+			s.metrics.sessionLatency.WithLabelValues(outcome).Observe(d.Seconds())
+		},
+	}
+	s.Control = rolesanywhereapi.New(rolesanywhereapi.Config{
+		Store: s.Store, Scope: cfg.Scope, Now: cfg.Now, Rand: cfg.Rand,
+		ValidateAnchor: trust.ParseAnchorBundle, ParseCRL: trust.ParseCRL,
+		Audit: s.auditControl,
+	})
+	s.ready = func(ctx context.Context) error {
+		_, err := s.Store.Revision(ctx)
+		return err
+	}
+	s.handler = s.routes(sess)
+	return s, nil
+}
+
+// Handler is the server's root handler.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Close releases the store and files. Run calls it on shutdown.
+func (s *Server) Close() error {
+	var errs []error
+	for i := len(s.closers) - 1; i >= 0; i-- {
+		errs = append(errs, s.closers[i].Close())
+	}
+	s.closers = nil
+	return errors.Join(errs...)
+}
+
+// MaxHeaderBytes bounds request headers: six ML-DSA-87 certificates in
+// X-Amz-X509 and X-Amz-X509-Chain fit, anything absurd does not.
+const MaxHeaderBytes = 128 << 10
+
+// maxAdminBody bounds signed API bodies: a 300,000-byte CRL in base64
+// inside JSON is about 400 KB.
+const maxAdminBody = 1 << 20
+
+func (s *Server) routes(sess *sessions.Handler) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok\n") })
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		if err := s.ready(r.Context()); err != nil {
+			http.Error(w, "not ready: store unavailable", http.StatusServiceUnavailable)
+			return
+		}
+		io.WriteString(w, "ready\n")
+	})
+	mux.Handle("GET /metrics", promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{}))
+	signed := s.signedAPIs()
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		// CreateSession is signed as /sessions whatever the path, so it is
+		// served under any prefix (a path-rewriting proxy, --endpoint
+		// https://host/prefix in the official client).
+		if r.Method == http.MethodPost && (r.URL.Path == "/sessions" || strings.HasSuffix(r.URL.Path, "/sessions")) &&
+			r.Header.Get("X-Amz-X509") != "" {
+			s.instrument("createsession", sess).ServeHTTP(w, r)
+			return
+		}
+		signed.ServeHTTP(w, r)
+	})
+	return s.withRequestID(mux)
+}
+
+func (s *Server) withRequestID(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r = restjson.EnsureRequestID(w, r, func() string { return uuid.NewString() })
+		defer func() {
+			// Safety net: a bug must not kill the process or hang the client.
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				s.cfg.Logger.Error("panic serving request", "requestId", restjson.RequestID(r.Context()), "panic", fmt.Sprint(v))
+				restjson.WriteError(w, r, awserr.Internal(fmt.Sprint(v)))
+			}
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	code int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.code == 0 {
+		w.code = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.code == 0 {
+		w.code = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+func (s *Server) instrument(api string, h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		sw := &statusWriter{ResponseWriter: w}
+		h.ServeHTTP(sw, r)
+		s.metrics.requests.WithLabelValues(api, fmt.Sprint(sw.code)).Inc()
+		s.metrics.latency.WithLabelValues(api).Observe(time.Since(start).Seconds())
+	})
+}
+
+// signedAPIs authenticates SigV4-HMAC requests and routes them by the
+// service in their credential scope.
+func (s *Server) signedAPIs() http.Handler {
+	control := s.instrument("rolesanywhere", s.Control)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		cred, signed, err := sigv4.ParseRequest(r)
+		if err != nil {
+			restjson.WriteError(w, r, err)
+			return
+		}
+		if !signed {
+			restjson.WriteError(w, r, awserr.MissingAuthenticationToken().Because("auth.unsigned", "%s %s carries no SigV4 signature", r.Method, r.URL.Path))
+			return
+		}
+		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxAdminBody))
+		if err != nil {
+			restjson.WriteError(w, r, restjson.TooLarge(maxAdminBody))
+			return
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		res, err := sigv4.Verify(r.Context(), r, body, sigv4.VerifyOptions{Now: s.cfg.Now(), Skew: s.cfg.Skew, Lookup: s.lookupAdmin})
+		if err != nil {
+			e := awserr.As(err)
+			s.cfg.Logger.Info("signed request refused", "requestId", restjson.RequestID(r.Context()), "code", e.Code, "reason", e.Reason, "detail", e.Detail, "accessKeyId", cred.AccessKeyID)
+			restjson.WriteError(w, r, e)
+			return
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		r = r.WithContext(restjson.WithCaller(r.Context(), s.admin[res.AccessKeyID].Arn))
+		switch res.Service {
+		case "rolesanywhere":
+			control.ServeHTTP(w, r)
+		default:
+			restjson.WriteError(w, r, awserr.New("UnknownOperationException", http.StatusBadRequest,
+				fmt.Sprintf("iamra does not serve the %q API on this endpoint.", res.Service)).Because("route.unknown_service", "credential scope service %q", res.Service))
+		}
+	})
+}
+
+// lookupAdmin resolves admin access keys. Control-plane calls with session
+// credentials are refused until IAM policies decide what sessions may do.
+func (s *Server) lookupAdmin(_ context.Context, accessKeyID, sessionToken string) (string, error) {
+	k, ok := s.admin[accessKeyID]
+	if !ok || sessionToken != "" {
+		return "", awserr.InvalidClientTokenID().Because("auth.unknown_access_key", "access key %s is not an admin key", accessKeyID)
+	}
+	return k.SecretAccessKey, nil
+}
+
+// auditControl records a control-plane write. The handler fills in the
+// event; the server adds what only it knows.
+func (s *Server) auditControl(ctx context.Context, ev rolesanywhereapi.AuditEvent) {
+	if ev.EventTime.IsZero() {
+		ev.EventTime = s.cfg.Now()
+	}
+	if ev.AWSRegion == "" {
+		ev.AWSRegion = s.cfg.Scope.Region
+	}
+	if ev.RecipientAccountID == "" {
+		ev.RecipientAccountID = s.cfg.Scope.AccountID
+	}
+	if ev.UserIdentity.Arn == "" {
+		ev.UserIdentity.Arn = restjson.Caller(ctx)
+	}
+	s.audit.Record(ev)
+}
+
+// TLSConfig is the server's TLS configuration.
+func (s *Server) TLSConfig() (*tls.Config, error) {
+	cert := s.State.TLS
+	if s.cfg.TLSCertFile != "" {
+		c, err := tls.LoadX509KeyPair(s.cfg.TLSCertFile, s.cfg.TLSKeyFile)
+		if err != nil {
+			return nil, err
+		}
+		cert = c
+	}
+	return &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}, NextProtos: []string{"h2", "http/1.1"}}, nil
+}
+
+// Run serves on ln (TLS unless plain) and runs the background work until
+// ctx ends, then shuts down gracefully and closes the server.
+func (s *Server) Run(ctx context.Context, ln net.Listener, plain bool) error {
+	defer s.Close()
+	hs := &http.Server{
+		Handler:           s.handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    MaxHeaderBytes,
+		ErrorLog:          slog.NewLogLogger(s.cfg.Logger.Handler(), slog.LevelDebug),
+	}
+	if !plain {
+		tc, err := s.TLSConfig()
+		if err != nil {
+			return err
+		}
+		hs.TLSConfig = tc
+		ln = tls.NewListener(ln, tc)
+	}
+	bg, stop := context.WithCancel(context.WithoutCancel(ctx))
+	var wg sync.WaitGroup
+	wg.Go(func() { s.Snapshot.Watch(bg, 5*time.Second) })
+	wg.Go(func() { s.Subjects.Run(bg) })
+	wg.Go(func() { s.watchExpiry(bg) })
+
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	var err error
+	select {
+	case <-ctx.Done():
+		shutdownCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+		err = hs.Shutdown(shutdownCtx)
+		cancel()
+	case err = <-errc:
+	}
+	stop()
+	wg.Wait() // the subject recorder flushes before the store closes
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	return err
+}
+
+// Scope is the partition, region and account of this server's ARNs.
+func (s *Server) Scope() arn.Scope { return s.cfg.Scope }
