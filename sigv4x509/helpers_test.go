@@ -233,6 +233,16 @@ func mldsaSPKI(tb testing.TB, oidLast int, raw []byte) []byte {
 // still check the chain.
 func (p *testPKI) certWithSPKI(tb testing.TB, cn string, spki []byte, selfSign crypto.Signer) *x509.Certificate {
 	tb.Helper()
+	c, err := ParseCertificate(p.certDER(tb, cn, spki, selfSign))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return c
+}
+
+// certDER is certWithSPKI without the parsing, for broken keys.
+func (p *testPKI) certDER(tb testing.TB, cn string, spki []byte, selfSign crypto.Signer) []byte {
+	tb.Helper()
 	placeholder, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		tb.Fatal(err)
@@ -299,11 +309,7 @@ func (p *testPKI) certWithSPKI(tb testing.TB, cn string, spki []byte, selfSign c
 	if der, err = asn1.Marshal(outer); err != nil {
 		tb.Fatal(err)
 	}
-	c, err := ParseCertificate(der)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return c
+	return der
 }
 
 // testKey is a key with its certificate.

@@ -140,22 +140,24 @@ func parseMLDSAPublicKey(spkiDER []byte) (pub crypto.PublicKey, isMLDSA bool, er
 		return nil, true, fmt.Errorf("sigv4x509: %s public key is not a whole number of bytes", name)
 	}
 	raw := spki.PublicKey.Bytes
+	var size int
+	var unmarshal func([]byte) error
 	switch level {
 	case 44:
-		var k mldsa44.PublicKey
-		err = k.UnmarshalBinary(raw)
-		pub = &k
+		k := new(mldsa44.PublicKey)
+		pub, size, unmarshal = k, mldsa44.PublicKeySize, k.UnmarshalBinary
 	case 65:
-		var k mldsa65.PublicKey
-		err = k.UnmarshalBinary(raw)
-		pub = &k
+		k := new(mldsa65.PublicKey)
+		pub, size, unmarshal = k, mldsa65.PublicKeySize, k.UnmarshalBinary
 	case 87:
-		var k mldsa87.PublicKey
-		err = k.UnmarshalBinary(raw)
-		pub = &k
+		k := new(mldsa87.PublicKey)
+		pub, size, unmarshal = k, mldsa87.PublicKeySize, k.UnmarshalBinary
 	}
-	if err != nil {
-		return nil, true, fmt.Errorf("sigv4x509: %s public key of %d bytes: %v", name, len(raw), err)
+	if len(raw) != size {
+		return nil, true, fmt.Errorf("sigv4x509: %s public key is %d bytes, want %d", name, len(raw), size)
+	}
+	if err := unmarshal(raw); err != nil {
+		return nil, true, fmt.Errorf("sigv4x509: %s public key: %v", name, err)
 	}
 	return pub, true, nil
 }

@@ -100,7 +100,7 @@ const (
 	DefaultMaxChain       = 5
 	MaxAuthorizationBytes = 16 << 10 // length of the Authorization header value
 	MaxCertificateBytes   = 16 << 10 // DER length of one certificate
-	MaxSignatureBytes     = 8 << 10  // decoded signature length
+	MaxSignatureBytes     = 5 << 10  // decoded signature length (ML-DSA-87: 4,627; RSA-16384: 2,048)
 	MaxSignedHeaders      = 128
 	MaxSerialDigits       = 64 // RFC 5280 allows 20 octets, i.e. 49 decimal digits
 )
