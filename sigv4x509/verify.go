@@ -1,6 +1,7 @@
 package sigv4x509
 
 import (
+	"bytes"
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/hex"
@@ -172,7 +173,7 @@ func Verify(r *http.Request, body []byte, opts VerifyOptions) (*Verified, error)
 	credScope := auth.Scope()
 	sts := stringToSign(r, auth.Algorithm, date, credScope, auth.SignedHeaders, body)
 	if err := checkSignature(leaf.PublicKey, sts, auth.Signature); err != nil {
-		crHash := sts[strings.LastIndexByte(string(sts), '\n')+1:]
+		crHash := sts[bytes.LastIndexByte(sts, '\n')+1:]
 		return nil, invalidSignature("sig.bad_signature",
 			"%v: leaf serial %s (%s key), scope %s, SignedHeaders %s, canonical request SHA-256 %s, payload SHA-256 %s",
 			err, leaf.SerialNumber, keyType(leaf.PublicKey), credScope, clipTo(strings.Join(auth.SignedHeaders, ";"), 256),
