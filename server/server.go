@@ -211,14 +211,15 @@ func (s *Server) routes(sess *sessions.Handler) http.Handler {
 		io.WriteString(w, "ready\n")
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{}))
-	signed := s.signedAPIs()
+	signed := s.instrument(apiOf, s.signedAPIs())
+	sessionsAPI := s.instrument(func(*http.Request) string { return "createsession" }, sess)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		// CreateSession is signed as /sessions whatever the path, so it is
 		// served under any prefix (a path-rewriting proxy, --endpoint
 		// https://host/prefix in the official client).
 		if r.Method == http.MethodPost && (r.URL.Path == "/sessions" || strings.HasSuffix(r.URL.Path, "/sessions")) &&
 			r.Header.Get("X-Amz-X509") != "" {
-			s.instrument("createsession", sess).ServeHTTP(w, r)
+			sessionsAPI.ServeHTTP(w, r)
 			return
 		}
 		signed.ServeHTTP(w, r)
@@ -262,9 +263,26 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 	return w.ResponseWriter.Write(b)
 }
 
-func (s *Server) instrument(api string, h http.Handler) http.Handler {
+// apiOf labels a signed request by the service of its credential scope.
+func apiOf(r *http.Request) string {
+	cred, signed, err := sigv4.ParseRequest(r)
+	switch {
+	case err != nil:
+		return "malformed"
+	case !signed:
+		return "unsigned"
+	}
+	switch cred.Service {
+	case "rolesanywhere", "sts", "iam", "acm-pca":
+		return cred.Service
+	}
+	return "other" // bounded label values whatever clients send
+}
+
+func (s *Server) instrument(apiFn func(*http.Request) string, h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
+		api := apiFn(r)
 		sw := &statusWriter{ResponseWriter: w}
 		h.ServeHTTP(sw, r)
 		s.metrics.requests.WithLabelValues(api, fmt.Sprint(sw.code)).Inc()
@@ -275,7 +293,7 @@ func (s *Server) instrument(api string, h http.Handler) http.Handler {
 // signedAPIs authenticates SigV4-HMAC requests and routes them by the
 // service in their credential scope.
 func (s *Server) signedAPIs() http.Handler {
-	control := s.instrument("rolesanywhere", s.Control)
+	control := s.Control
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		cred, signed, err := sigv4.ParseRequest(r)
 		if err != nil {
