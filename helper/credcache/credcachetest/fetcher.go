@@ -3,6 +3,7 @@ package credcachetest
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -13,6 +14,7 @@ import (
 // secrets) valid for Lifetime from Now. Its Fetch method is a
 // credcache.Fetcher. Configure the fields before the first Fetch.
 type Fetcher struct {
+	Name     string           // goes into the keys, so fetchers' keys differ
 	Now      func() time.Time // default time.Now
 	Lifetime time.Duration    // default 1h
 
@@ -52,9 +54,9 @@ func (f *Fetcher) Mint(n int) credcache.Credentials {
 		life = time.Hour
 	}
 	return credcache.Credentials{
-		AccessKeyID:     fmt.Sprintf("ASIAFAKETEST%08d", n),
-		SecretAccessKey: fmt.Sprintf("fakeSecretKey/%026d", n),
-		SessionToken:    fmt.Sprintf("IQoJb3JpZ2luX2VjEFakeSessionToken+%d/==", n),
+		AccessKeyID:     fmt.Sprintf("ASIA%s%08d", strings.ToUpper(f.Name), n),
+		SecretAccessKey: fmt.Sprintf("fakeSecretKey/%s/%026d", f.Name, n),
+		SessionToken:    fmt.Sprintf("IQoJb3JpZ2luX2VjEFakeSessionToken+%s+%d/==", f.Name, n),
 		// Whole seconds, as every wire format carries them.
 		Expiration: now().Add(life).Truncate(time.Second),
 	}
