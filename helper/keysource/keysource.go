@@ -92,7 +92,7 @@ var ErrKeyMismatch = errors.New("private key does not match the certificate's pu
 // except that a PKCS#11 module is loaded and its token opened.
 func Open(opts Options) (Source, error) {
 	if opts.Sleep == nil {
-		opts.Sleep = sleep
+		opts.Sleep = Sleep
 	}
 	isURI := func(s string) bool { return strings.HasPrefix(s, "pkcs11:") }
 	switch {
@@ -128,7 +128,9 @@ func retrying(ctx context.Context, sleepFn func(context.Context, time.Duration) 
 	return nil, err
 }
 
-func sleep(ctx context.Context, d time.Duration) error {
+// Sleep waits for d or until ctx is done, whichever is first. It is the
+// default Options.Sleep, and rolesclient's default between attempts.
+func Sleep(ctx context.Context, d time.Duration) error {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
