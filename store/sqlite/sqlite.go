@@ -422,12 +422,11 @@ func (s *Store) View(ctx context.Context, fn func(store.Tx) error) error {
 	if err != nil {
 		return s.wrap("begin view", err)
 	}
-	t := &tx{ctx: ctx, sqlTx: sqlTx, stmts: &s.rstmts}
-	err = runFn(t, fn)
 	// A read transaction has nothing to commit; rolling back ends the
-	// snapshot either way.
-	_ = sqlTx.Rollback()
-	if err != nil {
+	// snapshot, also when fn panics.
+	defer func() { _ = sqlTx.Rollback() }()
+	t := &tx{ctx: ctx, sqlTx: sqlTx, stmts: &s.rstmts}
+	if err := runFn(t, fn); err != nil {
 		return err
 	}
 	return t.err

@@ -393,9 +393,17 @@ func TestBadArguments(t *testing.T) {
 }
 
 // TestPanicRollsBack checks that a panicking fn leaves nothing applied and
-// the store usable.
+// the store usable: no lock and no connection stays taken.
 func TestPanicRollsBack(t *testing.T) {
-	s := openTemp(t, Options{})
+	s := openTemp(t, Options{MaxReaders: 1})
+	func() {
+		defer func() {
+			if recover() == nil {
+				t.Fatal("panic did not propagate")
+			}
+		}()
+		_ = s.View(t.Context(), func(tx store.Tx) error { panic("fn panics") })
+	}()
 	func() {
 		defer func() {
 			if recover() == nil {
@@ -508,18 +516,23 @@ func TestPolling(t *testing.T) {
 // TestChangeLogPruned checks that a subscriber behind a pruned change log
 // still hears of every kind (all stored kinds are reported).
 func TestChangeLogPruned(t *testing.T) {
-	server, admin := openPair(t, -1)
-	ch := server.Changes(t.Context())
-	put(t, admin, store.Record{Kind: store.KindProfile, ID: "p", Data: []byte(`1`)})
-	put(t, admin, store.Record{Kind: store.KindRole, ID: "r", Data: []byte(`1`)})
-	if _, err := admin.writer.Exec("DELETE FROM changes WHERE revision = 1"); err != nil {
-		t.Fatal(err)
-	}
-	if err := server.Refresh(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	if c := <-ch; c.Revision != 2 || fmt.Sprint(c.Kinds) != "[profile role]" {
-		t.Fatalf("change = %+v, want revision 2, kinds [profile role]", c)
+	for _, prune := range []string{
+		"DELETE FROM changes WHERE revision = 1", // a gap before the entries left
+		"DELETE FROM changes",                    // nothing left at all
+	} {
+		server, admin := openPair(t, -1)
+		ch := server.Changes(t.Context())
+		put(t, admin, store.Record{Kind: store.KindProfile, ID: "p", Data: []byte(`1`)})
+		put(t, admin, store.Record{Kind: store.KindRole, ID: "r", Data: []byte(`1`)})
+		if _, err := admin.writer.Exec(prune); err != nil {
+			t.Fatal(err)
+		}
+		if err := server.Refresh(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		if c := <-ch; c.Revision != 2 || fmt.Sprint(c.Kinds) != "[profile role]" {
+			t.Fatalf("after %s: change = %+v, want revision 2, kinds [profile role]", prune, c)
+		}
 	}
 }
 

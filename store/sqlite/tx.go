@@ -254,9 +254,10 @@ func (t *tx) revision() (int64, error) {
 	return rev, nil
 }
 
-// changedKinds returns the kinds the revisions after rev touched. If the
-// change log was pruned past rev, every kind stored is reported, since
-// which of them changed is no longer known.
+// changedKinds returns the kinds the revisions after `after` touched; the
+// caller knows there are some. If the change log was pruned past them,
+// every kind stored is reported, since which of them changed is no longer
+// known.
 func (t *tx) changedKinds(after int64) ([]store.Kind, error) {
 	rows, err := t.stmt(sChangesSince).QueryContext(t.ctx, after)
 	if err != nil {
@@ -285,9 +286,11 @@ func (t *tx) changedKinds(after int64) ([]store.Kind, error) {
 	if err := rows.Err(); err != nil {
 		return nil, t.fail("read change log", err)
 	}
-	if first || !gap {
+	if !first && !gap {
 		return kinds, nil
 	}
+	// Revisions after `after` exist (the caller saw them) but their log
+	// entries do not: report every kind stored.
 	rows, err = t.stmt(sDistinctKinds).QueryContext(t.ctx)
 	if err != nil {
 		return nil, t.fail("read kinds", err)

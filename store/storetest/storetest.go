@@ -19,6 +19,20 @@
 // be closed when the test ends. Some subtests close the store themselves,
 // so Close must tolerate a second call.
 //
+// Where the store documentation leaves room, the suite pins down what
+// iamra relies on:
+//   - documents come back byte for byte (no JSON normalization: a SQL
+//     back-end stores bytes or json, never jsonb);
+//   - List orders IDs as Go compares strings, byte-wise (COLLATE "C");
+//   - Put with Version > 0 of an absent record fails with ErrConflict;
+//   - a coalesced notification names every kind touched since the
+//     reader's previous one, not only the last commit's;
+//   - Close closes every Changes channel, and Changes with a context
+//     already done returns a closed channel;
+//   - a Tx used after its fn returned fails with an error, not a panic;
+//   - Update with a context already canceled applies nothing and returns
+//     an error matching context.Canceled.
+//
 // Nothing here asserts timing: where the suite waits for a notification it
 // fails only after a generous deadline meant to catch a hang.
 package storetest
