@@ -30,23 +30,6 @@ func TestContract(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) store.Store { return openTemp(t, Options{}) })
 }
 
-// TestContractViaURL runs the suite on stores opened through the registry,
-// so the registered opener is the one tested.
-func TestContractViaURL(t *testing.T) {
-	if testing.Short() {
-		t.Skip("the suite already ran in TestContract")
-	}
-	storetest.Run(t, func(t *testing.T) store.Store {
-		u := (&url.URL{Scheme: Scheme, Path: filepath.Join(t.TempDir(), "sub", "iamra.db"), RawQuery: "poll_interval=off"}).String()
-		s, err := store.Open(t.Context(), u)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = s.Close() })
-		return s
-	})
-}
-
 func TestParseURL(t *testing.T) {
 	for _, tc := range []struct {
 		url  string
@@ -112,18 +95,30 @@ func FuzzParseURL(f *testing.F) {
 	})
 }
 
-// TestOpenRelativeURL opens "sqlite://relative/path" from the registry and
-// checks the file lands under the working directory.
-func TestOpenRelativeURL(t *testing.T) {
+// TestOpenURL opens stores through the registry, by absolute and by
+// relative path.
+func TestOpenURL(t *testing.T) {
 	t.Chdir(t.TempDir())
-	s, err := store.Open(t.Context(), "sqlite://state/iamra.db?poll_interval=off")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
 	wd, _ := os.Getwd()
-	if got, want := s.(*Store).Path(), filepath.Join(wd, "state", "iamra.db"); got != want {
-		t.Fatalf("Path = %q, want %q", got, want)
+	abs := filepath.Join(t.TempDir(), "a b", "iamra.db")
+	for _, tc := range []struct{ url, path string }{
+		{"sqlite://state/iamra.db?poll_interval=off", filepath.Join(wd, "state", "iamra.db")},
+		{(&url.URL{Scheme: Scheme, Path: abs}).String(), abs},
+	} {
+		s, err := store.Open(t.Context(), tc.url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		put(t, s, store.Record{Kind: store.KindSetting, ID: "x", Data: []byte(`1`)})
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if got := s.(*Store).Path(); got != tc.path {
+			t.Fatalf("%s: Path = %q, want %q", tc.url, got, tc.path)
+		}
+		if _, err := os.Stat(tc.path); err != nil {
+			t.Fatalf("%s: %v", tc.url, err)
+		}
 	}
 }
 

@@ -879,8 +879,8 @@ func testConcurrentCAS(t *testing.T, s store.Store) {
 func testViewConsistency(t *testing.T, s store.Store) {
 	const (
 		records = 5
-		commits = 100
-		readers = 3
+		commits = 40
+		readers = 2
 	)
 	ids := make([]string, records)
 	write := func(tx store.Tx, gen int) error {
