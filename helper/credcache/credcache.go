@@ -21,8 +21,9 @@
 //	go c.Run(ctx)             // proactive refresh; optional but recommended
 //	creds, err := c.Get(ctx)  // err explains why nothing valid is held
 //
-// Stats reports counters and the expiry for metrics; credserver exports them
-// to Prometheus.
+// Stats reports counters and the expiry for metrics; credserver exports
+// them to Prometheus at scrape time, labelled by route name, so this package
+// needs no metrics dependency.
 package credcache
 
 import (
@@ -68,7 +69,7 @@ type Options struct {
 	// credentials are not refreshed in a loop.
 	RefreshBefore time.Duration
 	// MinRetry and MaxRetry bound the backoff after a failed fetch
-	// (defaults 1s and 1m).
+	// (defaults 1s and 1m; a MaxRetry below MinRetry is raised).
 	MinRetry, MaxRetry time.Duration
 	// FetchTimeout bounds one Fetcher call (default 1m). The fetch is shared,
 	// so it is not cancelled when the caller that started it goes away.

@@ -93,15 +93,16 @@ type Config struct {
 	// Region, if set, is served at /latest/meta-data/placement/region for
 	// SDKs that discover their region through IMDS.
 	Region string
-	// Now is the clock (default time.Now); Rand keys IMDS tokens (default
-	// crypto/rand.Reader).
+	// Now is the clock (default time.Now), the caches' clock too in tests;
+	// Rand keys IMDS tokens (default crypto/rand.Reader).
 	Now  func() time.Time
 	Rand io.Reader
 	// Logger receives start-up, refusal and per-request debug records,
 	// never tokens or secrets (default: discard).
 	Logger *slog.Logger
-	// Registry receives the server's metrics and is served at /metrics
-	// (default: a new registry).
+	// Registry receives the server's metrics, including every route's
+	// cache statistics, and is served at /metrics (default: a new registry).
+	// Give each Server its own; other collectors may share it.
 	Registry *prometheus.Registry
 }
 

@@ -54,7 +54,7 @@ func newFixture(t testing.TB, o fixtureOpts) *fixture {
 	cfg.Routes = nil
 	for i, name := range o.routes {
 		fe := &credcachetest.Fetcher{Name: name, Now: now, Lifetime: time.Hour}
-		c := credcache.New(name, fe.Fetch, credcache.Options{Now: now, After: after})
+		c := credcache.New(name, fe.Fetch, credcache.Options{Now: now, After: after, Logger: o.cfg.Logger})
 		f.fetchers[name], f.caches[name] = fe, c
 		r := credserver.Route{Cache: c}
 		if i == 0 {

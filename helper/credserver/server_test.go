@@ -3,6 +3,7 @@ package credserver_test
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
@@ -101,6 +102,50 @@ func TestOutage(t *testing.T) {
 	code, body = f.imdsCredentials(t)
 	if code != 200 || body["AccessKeyId"] == good.AccessKeyID || body["AccessKeyId"] == "" {
 		t.Fatalf("after recovery: %d %v", code, body)
+	}
+}
+
+// lockedBuffer collects log output from many goroutines.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// Debug logs of every kind of request and of refreshes carry no token and
+// no secret.
+func TestLogsCarryNoSecrets(t *testing.T) {
+	var logs lockedBuffer
+	log := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	f := newFixture(t, fixtureOpts{fakeClock: true, run: true, cfg: credserver.Config{AuthToken: "auth-s3cret", Logger: log}})
+	eventually(t, "the first fetch", f.caches["default"].Ready)
+	tok := f.imdsToken(t, "")
+	f.imdsCredentials(t)
+	f.do(t, "GET", "/v1/credentials", map[string]string{"Authorization": "auth-s3cret"})
+	f.do(t, "GET", "/v1/credentials", map[string]string{"Authorization": "wrong-s3cret"})
+	f.fetchers["default"].Fail(errors.New("refused"))
+	f.clock.Advance(time.Hour)
+	f.imdsCredentials(t)
+	creds := f.fetchers["default"].Mint(1)
+	out := logs.String()
+	if !strings.Contains(out, `msg=request`) || !strings.Contains(out, `msg="credential refresh failed"`) {
+		t.Fatalf("expected request and refresh records, got:\n%s", out)
+	}
+	for _, secret := range []string{tok, "auth-s3cret", "wrong-s3cret", creds.SecretAccessKey, creds.SessionToken} {
+		if strings.Contains(out, secret) {
+			t.Fatalf("log contains %q:\n%s", secret, out)
+		}
 	}
 }
 
