@@ -147,12 +147,12 @@ func (c *Cache) Name() string { return c.name }
 // off it returns that failure at once. The error says why no credentials are
 // available.
 func (c *Cache) Get(ctx context.Context) (Credentials, error) {
-	if cr := c.held.Load(); cr != nil && c.opt.Now().Before(cr.Expiration) {
+	if cr := c.valid(c.opt.Now()); cr != nil {
 		return *cr, nil
 	}
 	c.mu.Lock()
 	now := c.opt.Now()
-	if cr := c.held.Load(); cr != nil && now.Before(cr.Expiration) {
+	if cr := c.valid(now); cr != nil { // fetched while we waited for the lock
 		c.mu.Unlock()
 		return *cr, nil
 	}
@@ -181,11 +181,16 @@ func (c *Cache) unavailable(err error) error {
 	return fmt.Errorf("no valid credentials for route %q: last refresh failed: %w", c.name, err)
 }
 
-// Ready reports whether the cache holds unexpired credentials.
-func (c *Cache) Ready() bool {
-	cr := c.held.Load()
-	return cr != nil && c.opt.Now().Before(cr.Expiration)
+// valid returns the held credentials if they are unexpired at now.
+func (c *Cache) valid(now time.Time) *Credentials {
+	if cr := c.held.Load(); cr != nil && now.Before(cr.Expiration) {
+		return cr
+	}
+	return nil
 }
+
+// Ready reports whether the cache holds unexpired credentials.
+func (c *Cache) Ready() bool { return c.valid(c.opt.Now()) != nil }
 
 // Stats returns counters and the held credentials' expiry.
 func (c *Cache) Stats() Stats {
@@ -209,9 +214,6 @@ func (c *Cache) Run(ctx context.Context) {
 			cl = c.startLocked(ctx)
 		}
 		c.mu.Unlock()
-		if cl != nil {
-			wait = 0
-		}
 		var timer <-chan time.Time
 		if cl == nil {
 			timer = c.opt.After(wait)
@@ -269,7 +271,7 @@ func (c *Cache) finish(cl *call, creds Credentials, err error) {
 		c.due = now.Add(c.backoff(c.failures))
 		c.failed.Add(1)
 		attrs := []any{"error", err, "failures", c.failures, "retry_at", c.due.UTC()}
-		if held := c.held.Load(); held != nil && now.Before(held.Expiration) {
+		if held := c.valid(now); held != nil {
 			attrs = append(attrs, "serving_until", held.Expiration.UTC())
 		}
 		c.opt.Logger.Warn("credential refresh failed", attrs...)
