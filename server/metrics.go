@@ -20,6 +20,7 @@ type metrics struct {
 	subjectDropped   prometheus.Counter
 	certExpiry       *prometheus.GaugeVec
 	expiryEvents     *prometheus.CounterVec
+	storeRevision    prometheus.Gauge
 }
 
 func newMetrics(pending func() float64) *metrics {
@@ -46,7 +47,9 @@ func newMetrics(pending func() float64) *metrics {
 		Help: "Days until each trust anchor CA certificate expires."}, []string{"trust_anchor_arn", "serial"})
 	m.expiryEvents = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "iamra_certificate_expiry_notifications_total",
 		Help: "Expiry notifications emitted (notification settings of trust anchors)."}, []string{"event"})
-	m.reg.MustRegister(m.requests, m.latency, m.sessions, m.sessionLatency, m.snapshotBuilds, m.snapshotRevision,
+	m.storeRevision = prometheus.NewGauge(prometheus.GaugeOpts{Name: "iamra_store_revision",
+		Help: "Revision of the store: it advances by one per committed write transaction, so its rate is the write rate."})
+	m.reg.MustRegister(m.storeRevision, m.requests, m.latency, m.sessions, m.sessionLatency, m.snapshotBuilds, m.snapshotRevision,
 		m.subjectFlushes, m.subjectPending, m.subjectDropped, m.certExpiry, m.expiryEvents,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m

@@ -171,6 +171,9 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		ValidateAnchor: trust.ParseAnchorBundle, ParseCRL: trust.ParseCRL,
 		Audit: s.auditControl,
 	})
+	if rev, err := s.Store.Revision(ctx); err == nil {
+		s.metrics.storeRevision.Set(float64(rev))
+	}
 	s.ready = func(ctx context.Context) error {
 		_, err := s.Store.Revision(ctx)
 		return err
@@ -396,6 +399,11 @@ func (s *Server) Run(ctx context.Context, ln net.Listener, plain bool) error {
 	wg.Go(func() { s.Snapshot.Watch(bg, 5*time.Second) })
 	wg.Go(func() { s.Subjects.Run(bg) })
 	wg.Go(func() { s.watchExpiry(bg) })
+	wg.Go(func() {
+		for c := range s.Store.Changes(bg) {
+			s.metrics.storeRevision.Set(float64(c.Revision))
+		}
+	})
 
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
