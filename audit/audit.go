@@ -9,6 +9,7 @@
 package audit
 
 import (
+	"context"
 	"encoding/json"
 	"io"
 	"sync"
@@ -56,18 +57,67 @@ type Sink interface {
 	Record(Event)
 }
 
-// Writer writes events as JSON lines. It is safe for concurrent use; each
-// event is one Write call, so lines never interleave.
+// Writer writes events as JSON lines. It is safe for concurrent use and
+// lines never interleave.
+//
+// A buffered Writer (NewBufferedWriter) collects lines in memory and
+// writes them when Flush runs (Run calls it periodically) or the buffer
+// passes bufferLimit, so a busy server makes one write system call per
+// batch instead of one per CreateSession. The cost is that a crash loses at
+// most one flush interval of audit lines; CloudTrail itself delivers
+// minutes late.
 type Writer struct {
-	mu sync.Mutex
-	w  io.Writer
+	mu       sync.Mutex
+	w        io.Writer
+	buffered bool
+	buf      []byte
 	// OnError is told about write failures (the disk filling up must not
 	// fail API calls, but must be visible).
 	OnError func(error)
 }
 
-// NewWriter returns a Writer on w.
+// bufferLimit triggers a write before the next flush.
+const bufferLimit = 64 << 10
+
+// NewWriter returns a Writer that writes each event at once.
 func NewWriter(w io.Writer) *Writer { return &Writer{w: w} }
+
+// NewBufferedWriter returns a Writer that batches events until Flush.
+func NewBufferedWriter(w io.Writer) *Writer { return &Writer{w: w, buffered: true} }
+
+// Flush writes buffered events.
+func (a *Writer) Flush() {
+	a.mu.Lock()
+	err := a.flushLocked()
+	a.mu.Unlock()
+	if err != nil {
+		a.fail(err)
+	}
+}
+
+func (a *Writer) flushLocked() error {
+	if len(a.buf) == 0 {
+		return nil
+	}
+	_, err := a.w.Write(a.buf)
+	a.buf = a.buf[:0]
+	return err
+}
+
+// Run flushes every interval until ctx ends, then once more.
+func (a *Writer) Run(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			a.Flush()
+			return
+		case <-t.C:
+			a.Flush()
+		}
+	}
+}
 
 // Record writes e. EventVersion and EventType get CloudTrail's defaults
 // when empty.
@@ -86,7 +136,14 @@ func (a *Writer) Record(e Event) {
 	}
 	line = append(line, '\n')
 	a.mu.Lock()
-	_, err = a.w.Write(line)
+	if a.buffered {
+		a.buf = append(a.buf, line...)
+		if len(a.buf) >= bufferLimit {
+			err = a.flushLocked()
+		}
+	} else {
+		_, err = a.w.Write(line)
+	}
 	a.mu.Unlock()
 	if err != nil {
 		a.fail(err)

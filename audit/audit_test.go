@@ -2,6 +2,7 @@ package audit
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"strings"
 	"sync"
@@ -36,5 +37,29 @@ func TestWriterLines(t *testing.T) {
 	}
 	if e["additionalEventData"].(map[string]any)["reason"] != "chain.revoked" {
 		t.Fatalf("reason lost: %v", e)
+	}
+}
+
+func TestBufferedWriter(t *testing.T) {
+	var buf bytes.Buffer
+	w := NewBufferedWriter(&buf)
+	w.Record(Event{EventName: "CreateSession"})
+	if buf.Len() != 0 {
+		t.Fatal("buffered writer wrote before Flush")
+	}
+	w.Flush()
+	if !strings.Contains(buf.String(), `"eventName":"CreateSession"`) {
+		t.Fatalf("after Flush: %q", buf.String())
+	}
+	// Past the limit it writes without waiting for a flush.
+	for buf.Len() == len(`{}`) || buf.Len() < bufferLimit {
+		w.Record(Event{EventName: strings.Repeat("x", 1000)})
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	w.Record(Event{EventName: "last"})
+	w.Run(ctx, time.Hour) // flushes on the way out
+	if !strings.Contains(buf.String(), `"eventName":"last"`) {
+		t.Fatal("Run did not flush on exit")
 	}
 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math"
 	"net/url"
-	"regexp"
 	"strconv"
 	"unicode/utf8"
 
@@ -25,9 +24,9 @@ type Input struct {
 
 // Patterns from the rolesanywhere API model.
 var (
-	trustAnchorArnPattern = regexp.MustCompile(`^arn:aws(-[^:]+)?:rolesanywhere(:.*){2}(:trust-anchor.*)$`)
-	profileArnPattern     = regexp.MustCompile(`^arn:aws(-[^:]+)?:rolesanywhere(:.*){2}(:profile.*)$`)
-	roleArnPattern        = regexp.MustCompile(`^arn:aws(-[^:]+)?:iam(:.*){2}(:role.*)$`)
+	trustAnchorArnPattern = newARNPattern("rolesanywhere", "trust-anchor")
+	profileArnPattern     = newARNPattern("rolesanywhere", "profile")
+	roleArnPattern        = newARNPattern("iam", "role")
 )
 
 const (
@@ -66,7 +65,7 @@ func ParseInput(query url.Values, raw []byte) (Input, error) {
 	var in Input
 	var vs []awserr.Violation
 	var conflict []string
-	pick := func(field string, fromBody *string, pattern *regexp.Regexp) string {
+	pick := func(field string, fromBody *string, pattern arnPattern) string {
 		q, inQuery := query[field]
 		var v string
 		switch {

@@ -239,6 +239,7 @@ type auditEvent struct {
 
 func lastAudit(t testing.TB, ts *testServer) auditEvent {
 	t.Helper()
+	ts.FlushAudit()
 	lines := strings.Split(strings.TrimSpace(ts.audit.String()), "\n")
 	var ev auditEvent
 	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &ev); err != nil {

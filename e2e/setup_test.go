@@ -12,6 +12,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -42,29 +43,43 @@ func (c *clock) Now() time.Time { return c.t }
 
 type testServer struct {
 	*server.Server
-	audit *bytes.Buffer
+	audit *lockedBuffer
 	clock *clock
 }
 
 func newServer(t testing.TB, now time.Time) *testServer {
 	t.Helper()
 	c := &clock{t: now}
-	var auditBuf bytes.Buffer
+	auditBuf := &lockedBuffer{b: &bytes.Buffer{}}
 	srv, err := server.New(context.Background(), server.Config{
 		DataDir: t.TempDir(), Scope: testScope, Now: c.Now, Rand: rand.Reader,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), AuditWriter: &lockedBuffer{b: &auditBuf},
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), AuditWriter: auditBuf,
 		SubjectFlush: time.Hour,
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { srv.Close() })
-	return &testServer{Server: srv, audit: &auditBuf, clock: c}
+	return &testServer{Server: srv, audit: auditBuf, clock: c}
 }
 
-type lockedBuffer struct{ b *bytes.Buffer }
+// lockedBuffer is an audit sink tests can read while the server writes.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  *bytes.Buffer
+}
 
-func (l *lockedBuffer) Write(p []byte) (int, error) { return l.b.Write(p) }
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
 
 // put writes records straight into the store (ids the API would refuse,
 // like the captures' "p1b2c3d4-…", are fine here) and rebuilds the

@@ -75,6 +75,8 @@ type Server struct {
 	Control  *rolesanywhereapi.Handler
 	metrics  *metrics
 	audit    audit.Sink
+	// auditWriter batches audit lines; Run flushes it.
+	auditWriter *audit.Writer
 	closers  []io.Closer
 	handler  http.Handler
 	admin    map[string]datadir.AdminKey
@@ -127,9 +129,10 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		s.closers = append(s.closers, f)
 		aw = f
 	}
-	w := audit.NewWriter(aw)
+	w := audit.NewBufferedWriter(aw)
 	w.OnError = func(err error) { cfg.Logger.Error("audit log write failed", "err", err) }
 	s.audit = w
+	s.auditWriter = w
 
 	s.Subjects = subject.New(s.Store, cfg.Scope, subject.Options{Interval: cfg.SubjectFlush})
 	s.metrics = newMetrics(func() float64 { return float64(s.Subjects.Pending()) })
@@ -181,6 +184,12 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	s.handler = s.routes(sess)
 	return s, nil
 }
+
+// auditFlushInterval bounds how much audit a crash can lose.
+const auditFlushInterval = 100 * time.Millisecond
+
+// FlushAudit writes buffered audit events now.
+func (s *Server) FlushAudit() { s.auditWriter.Flush() }
 
 // Handler is the server's root handler.
 func (s *Server) Handler() http.Handler { return s.handler }
@@ -399,6 +408,7 @@ func (s *Server) Run(ctx context.Context, ln net.Listener, plain bool) error {
 	wg.Go(func() { s.Snapshot.Watch(bg, 5*time.Second) })
 	wg.Go(func() { s.Subjects.Run(bg) })
 	wg.Go(func() { s.watchExpiry(bg) })
+	wg.Go(func() { s.auditWriter.Run(bg, auditFlushInterval) })
 	wg.Go(func() {
 		for c := range s.Store.Changes(bg) {
 			s.metrics.storeRevision.Set(float64(c.Revision))

@@ -175,8 +175,10 @@ func (h *Handler) recordSuccess(r *http.Request, tr *createsession.Trace, res *c
 	}
 	ev.AdditionalEventData = map[string]any{"signatureAlgorithm": tr.Algorithm}
 	h.Audit.Record(ev)
-	h.Log.Debug("CreateSession", "requestId", ev.RequestID, "serial", tr.Serial(), "roleArn", tr.RoleArn,
-		"accessKeyId", res.Session.Credentials.AccessKeyID)
+	if h.Log.Enabled(r.Context(), slog.LevelDebug) {
+		h.Log.Debug("CreateSession", "requestId", ev.RequestID, "serial", tr.Serial(), "roleArn", tr.RoleArn,
+			"accessKeyId", res.Session.Credentials.AccessKeyID)
+	}
 	if h.Observe != nil {
 		h.Observe("success", "", time.Since(start))
 	}
