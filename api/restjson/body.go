@@ -22,7 +22,7 @@ func Serialization(reason, format string, args ...any) *awserr.Error {
 // TooLarge is the error for a request body over the operation's limit.
 func TooLarge(limit int64) *awserr.Error {
 	return awserr.New("RequestEntityTooLargeException", http.StatusRequestEntityTooLarge, "Request entity too large").
-		Because("request.too_large", "the request body exceeds %d bytes", limit)
+		Because(ReasonTooLarge, "the request body exceeds %d bytes", limit)
 }
 
 // DecodeBody reads r's body, at most limit bytes, into v, which must point
@@ -33,7 +33,7 @@ func DecodeBody(r *http.Request, limit int64, v any) error {
 	}
 	data, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
 	if err != nil {
-		return Serialization("request.body_read", "The request body could not be read")
+		return Serialization(ReasonBodyRead, "The request body could not be read")
 	}
 	if int64(len(data)) > limit {
 		return TooLarge(limit)
@@ -52,7 +52,7 @@ func Unmarshal(data []byte, v any) error {
 		return decodeError(err)
 	}
 	if _, err := dec.Token(); err != io.EOF {
-		return Serialization("request.json_trailing", "Unexpected data after the JSON document")
+		return Serialization(ReasonJSONTrailing, "Unexpected data after the JSON document")
 	}
 	return nil
 }
@@ -66,17 +66,17 @@ func decodeError(err error) *awserr.Error {
 	case errors.As(err, &typeErr):
 		at := typeErr.Field
 		if at == "" {
-			return Serialization("request.json_type", "Expected a JSON object, found %s", typeErr.Value)
+			return Serialization(ReasonJSONType, "Expected a JSON object, found %s", typeErr.Value)
 		}
-		return Serialization("request.json_type", "Unexpected %s at '%s': expected %s", typeErr.Value, at, shapeName(typeErr.Type))
+		return Serialization(ReasonJSONType, "Unexpected %s at '%s': expected %s", typeErr.Value, at, shapeName(typeErr.Type))
 	case errors.As(err, &syntaxErr):
-		return Serialization("request.json_syntax", "Invalid JSON at offset %d: %s", syntaxErr.Offset, syntaxErr.Error())
+		return Serialization(ReasonJSONSyntax, "Invalid JSON at offset %d: %s", syntaxErr.Offset, syntaxErr.Error())
 	case errors.Is(err, io.ErrUnexpectedEOF):
-		return Serialization("request.json_syntax", "Invalid JSON: unexpected end of input")
+		return Serialization(ReasonJSONSyntax, "Invalid JSON: unexpected end of input")
 	default:
 		// encoding/base64 errors of blob members land here; their text
 		// names no Go types.
-		return Serialization("request.json_value", "Invalid JSON value: %s", err.Error())
+		return Serialization(ReasonJSONValue, "Invalid JSON value: %s", err.Error())
 	}
 }
 

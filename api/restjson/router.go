@@ -9,7 +9,7 @@ import (
 // UnknownOperation is the error for a method and path no operation has.
 func UnknownOperation(r *http.Request) *awserr.Error {
 	return awserr.New("UnknownOperationException", http.StatusNotFound, "The requested operation is not supported").
-		Because("route.unknown", "no operation for %s %s", r.Method, r.URL.EscapedPath())
+		Because(ReasonUnknownRoute, "no operation for %s %s", r.Method, r.URL.EscapedPath())
 }
 
 // Router dispatches on method and exact path with http.ServeMux patterns

@@ -30,10 +30,7 @@ func auditCRL(name, trustAnchorArn *string, data []byte, id string) map[string]a
 // (rolesanywhere-api.md §7), since its issuer may be an intermediate.
 func (h *Handler) checkCRL(data []byte) error {
 	if _, err := h.cfg.ParseCRL(data); err != nil {
-		if e, ok := err.(*awserr.Error); ok {
-			return e
-		}
-		return awserr.Validation("Invalid CRL: "+err.Error()).Because("crl.invalid", "%v", err)
+		return clientError(err, ReasonCRLInvalid, "Invalid CRL: "+err.Error())
 	}
 	return nil
 }
@@ -48,7 +45,7 @@ func (h *Handler) ImportCrl(ctx context.Context, in ra.ImportCrlInput) (ra.CRL, 
 	// ImportCrl models no ResourceNotFoundException: an unknown trust
 	// anchor is a ValidationException.
 	unknownTA := awserr.Validation("Trust anchor not found: "+*in.TrustAnchorArn).
-		Because("crl.trust_anchor_unknown", "no trust anchor %s in this account and region", *in.TrustAnchorArn)
+		Because(ReasonCRLTrustAnchorUnknown, "no trust anchor %s in this account and region", *in.TrustAnchorArn)
 	kind, taID, ok := h.resourceOf(*in.TrustAnchorArn)
 	if !ok || kind != store.KindTrustAnchor {
 		return ra.CRL{}, unknownTA
@@ -92,7 +89,7 @@ func (h *Handler) ImportCrl(ctx context.Context, in ra.ImportCrlInput) (ra.CRL, 
 		}
 		if n >= ra.MaxCRLsPerTrustAnchor {
 			return awserr.Validation("A trust anchor can have at most 2 CRLs").
-				Because("crl.limit", "trust anchor %s already has %d CRLs", crl.TrustAnchorArn, n)
+				Because(ReasonCRLLimit, "trust anchor %s already has %d CRLs", crl.TrustAnchorArn, n)
 		}
 		return nil
 	})

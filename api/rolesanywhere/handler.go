@@ -26,7 +26,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/iamra/iamra/api/restjson"
@@ -262,8 +261,6 @@ func (h *Handler) auditEvent(r *http.Request, name string, c *call, body any, er
 func identityType(caller string) string {
 	a, err := arn.Parse(caller)
 	switch {
-	case caller == "":
-		return "Unknown"
 	case err != nil:
 		return "Unknown"
 	case a.Service == "sts" && a.ResourceType() == "assumed-role":
@@ -328,7 +325,7 @@ func (h *Handler) arn(resourceType, id string) string { return ra.ARN(h.cfg.Scop
 
 // notFound is the error for an absent resource.
 func notFound(kind store.Kind, id string) *awserr.Error {
-	return awserr.NotFound(notFoundMessage).Because("resource.not_found", "%s %s does not exist", kind, id)
+	return awserr.NotFound(notFoundMessage).Because(ReasonNotFound, "%s %s does not exist", kind, id)
 }
 
 // storeErr turns a store error into the client's error: absent records
@@ -380,5 +377,16 @@ func trimmed(s string) string {
 	if len(s) > max {
 		return s[:max] + "…"
 	}
-	return strings.TrimSpace(s)
+	return s
+}
+
+// clientError passes an AWS-shaped error from a validator or resolver
+// through, and words any other as a ValidationException with message:
+// these hooks judge client input, so their failures are the client's.
+func clientError(err error, reason, message string) error {
+	var e *awserr.Error
+	if errors.As(err, &e) {
+		return e
+	}
+	return awserr.Validation(message).Because(reason, "%v", err)
 }

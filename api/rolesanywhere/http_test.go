@@ -1,8 +1,10 @@
 package rolesanywhere
 
 import (
+	"bytes"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -91,14 +93,21 @@ func TestWireFormat(t *testing.T) {
 }
 
 // TestRequestIDFromContext: an id the server's middleware assigned is the
-// one the client sees.
+// one the client sees, and the one the operator's log names with the
+// reason of the refusal.
 func TestRequestIDFromContext(t *testing.T) {
-	e := newEnv(t)
+	var log bytes.Buffer
+	e := newEnv(t, func(c *Config) { c.Logger = slog.New(slog.NewTextHandler(&log, nil)) })
 	req := httptest.NewRequest("GET", "/profile/nope", nil)
 	req = req.WithContext(restjson.WithRequestID(req.Context(), "req-123"))
 	rec := httptest.NewRecorder()
 	e.h.ServeHTTP(rec, req)
 	if rec.Code != 400 || rec.Header().Get("x-amzn-RequestId") != "req-123" {
 		t.Fatalf("status %d, request id %q", rec.Code, rec.Header().Get("x-amzn-RequestId"))
+	}
+	for _, want := range []string{"request_id=req-123", "operation=GetProfile", "code=ValidationException", "reason=validation.constraint"} {
+		if !strings.Contains(log.String(), want) {
+			t.Errorf("log %q lacks %q", log.String(), want)
+		}
 	}
 }

@@ -21,7 +21,7 @@ func encodeToken(kind store.Kind, lastID string) string {
 }
 
 func decodeToken(kind store.Kind, token string) (string, error) {
-	invalid := awserr.Validation("Invalid nextToken").Because("list.token", "token %q is not a %s page token", trimmed(token), kind)
+	invalid := awserr.Validation("Invalid nextToken").Because(ReasonPageToken, "token %q is not a %s page token", trimmed(token), kind)
 	raw, err := base64.RawURLEncoding.DecodeString(token)
 	if err != nil {
 		return "", invalid
@@ -45,7 +45,7 @@ func pageOf(r *http.Request, kind store.Kind) (store.ListOptions, error) {
 		v := q.Get("pageSize")
 		n, err := strconv.ParseInt(v, 10, 32)
 		if err != nil {
-			return store.ListOptions{}, restjson.Serialization("request.query", "Invalid value for pageSize: '%s' is not an integer", trimmed(v))
+			return store.ListOptions{}, restjson.Serialization(restjson.ReasonQuery, "Invalid value for pageSize: '%s' is not an integer", trimmed(v))
 		}
 		size = ra.Ptr(int32(n))
 	}

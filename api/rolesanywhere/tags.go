@@ -28,10 +28,10 @@ func (h *Handler) tagged(resourceArn string) (store.Kind, string, error) {
 	if err != nil || a.Service != ra.Service || !ra.ValidID(a.ResourceID()) ||
 		(a.ResourceType() != ra.ResourceTrustAnchor && a.ResourceType() != ra.ResourceProfile && a.ResourceType() != ra.ResourceCRL) {
 		return "", "", awserr.Validation("Invalid resourceArn: "+resourceArn).
-			Because("tags.arn", "not the ARN of a rolesanywhere trust anchor, profile or CRL")
+			Because(ReasonTagsArn, "not the ARN of a rolesanywhere trust anchor, profile or CRL")
 	}
 	return "", "", awserr.NotFound(notFoundMessage).
-		Because("resource.not_found", "%s is outside this server's partition, region and account", resourceArn)
+		Because(ReasonNotFound, "%s is outside this server's partition, region and account", resourceArn)
 }
 
 // withTags decodes a taggable resource document, lets fn read or change
@@ -99,7 +99,7 @@ func (h *Handler) tagResource(r *http.Request, c *call) (int, any, error) {
 		out := ra.MergeTags(tags, ra.Tags(in.Tags))
 		if len(out) > ra.MaxTags {
 			return nil, awserr.TooManyTags(fmt.Sprintf("A resource can have at most %d tags", ra.MaxTags)).
-				Because("tags.too_many", "%d existing and %d new tags would make %d", len(tags), len(in.Tags), len(out))
+				Because(ReasonTooManyTags, "%d existing and %d new tags would make %d", len(tags), len(in.Tags), len(out))
 		}
 		return out, nil
 	})

@@ -53,7 +53,7 @@ func (h *Handler) CreateTrustAnchor(ctx context.Context, in ra.CreateTrustAnchor
 // not download CRLs from distribution points.
 func (h *Handler) checkCrlDp(v *bool) error {
 	if bool0(v) && !h.cfg.CRLDistributionPoints {
-		return invalidSource("anchor.crldp_unsupported",
+		return invalidSource(ReasonCRLDPUnsupported,
 			"crlDpRevocationEnabled is not supported by this server; import CRLs with ImportCrl instead")
 	}
 	return nil
@@ -89,37 +89,34 @@ func (h *Handler) resolveSource(ctx context.Context, s *ra.SourceInput, verb str
 	}
 	pemData, pcaArn := s.SourceData.X509CertificateData, s.SourceData.AcmPcaArn
 	if pemData != nil && pcaArn != nil {
-		return "", invalidSource("anchor.source_union", "sourceData must contain exactly one of x509CertificateData or acmPcaArn")
+		return "", invalidSource(ReasonSourceUnion, "sourceData must contain exactly one of x509CertificateData or acmPcaArn")
 	}
 	now := h.cfg.Now()
 	switch *s.SourceType {
 	case ra.SourceCertificateBundle:
 		if pemData == nil {
-			return "", invalidSource("anchor.source_mismatch", "sourceType CERTIFICATE_BUNDLE requires sourceData.x509CertificateData")
+			return "", invalidSource(ReasonSourceMismatch, "sourceType CERTIFICATE_BUNDLE requires sourceData.x509CertificateData")
 		}
 		return "", h.checkBundle(*pemData, now)
 	case ra.SourceACMPCA:
 		if pcaArn == nil {
-			return "", invalidSource("anchor.source_mismatch", "sourceType AWS_ACM_PCA requires sourceData.acmPcaArn")
+			return "", invalidSource(ReasonSourceMismatch, "sourceType AWS_ACM_PCA requires sourceData.acmPcaArn")
 		}
 		if a, err := arn.Parse(*pcaArn); err != nil || a.Service != "acm-pca" || a.ResourceType() != "certificate-authority" || a.ResourceID() == "" {
-			return "", invalidSource("anchor.pca_arn", "Invalid acmPcaArn: '"+*pcaArn+"' is not the ARN of an AWS Private CA certificate authority")
+			return "", invalidSource(ReasonPCAArn, "Invalid acmPcaArn: '"+*pcaArn+"' is not the ARN of an AWS Private CA certificate authority")
 		}
 		if h.cfg.ResolvePCA == nil {
-			return "", invalidSource("anchor.pca_unavailable",
+			return "", invalidSource(ReasonPCAUnavailable,
 				"AWS_ACM_PCA trust anchors are not supported by this server (no AWS Private CA access is configured); use CERTIFICATE_BUNDLE with the CA certificate PEM")
 		}
 		pemText, err := h.cfg.ResolvePCA(ctx, *pcaArn)
 		if err != nil {
-			if e, ok := err.(*awserr.Error); ok {
-				return "", e
-			}
-			return "", awserr.Validation("Error "+verb+" TrustAnchor. Given AWS PCA did not allow get request.").
-				Because("anchor.pca_get", "reading the CA certificate of %s: %v", *pcaArn, err)
+			// AWS's words when its service-linked role cannot read the CA.
+			return "", clientError(err, ReasonPCAGet, "Error "+verb+" TrustAnchor. Given AWS PCA did not allow get request.")
 		}
 		return pemText, h.checkBundle(pemText, now)
 	default: // SELF_SIGNED_REPOSITORY: in the enum, documented nowhere.
-		return "", invalidSource("anchor.source_type", "sourceType "+*s.SourceType+" is not supported; use CERTIFICATE_BUNDLE or AWS_ACM_PCA")
+		return "", invalidSource(ReasonSourceType, "sourceType "+*s.SourceType+" is not supported; use CERTIFICATE_BUNDLE or AWS_ACM_PCA")
 	}
 }
 
@@ -128,13 +125,10 @@ func (h *Handler) resolveSource(ctx context.Context, s *ra.SourceInput, verb str
 func (h *Handler) checkBundle(pemText string, now time.Time) error {
 	certs, err := h.cfg.ValidateAnchor(pemText, now)
 	if err != nil {
-		if e, ok := err.(*awserr.Error); ok {
-			return e
-		}
-		return awserr.Validation("Invalid certificate bundle: "+err.Error()).Because("anchor.invalid", "%v", err)
+		return clientError(err, ReasonAnchorInvalid, "Invalid certificate bundle: "+err.Error())
 	}
 	if len(certs) == 0 || len(certs) > ra.MaxCertificatesPerTrustAnchor {
-		return invalidSource("anchor.count", "A trust anchor must contain 1 or 2 CA certificates")
+		return invalidSource(ReasonAnchorCount, "A trust anchor must contain 1 or 2 CA certificates")
 	}
 	return nil
 }

@@ -172,7 +172,10 @@ func TestTrustAnchorLifecycle(t *testing.T) {
 
 func TestTrustAnchorSources(t *testing.T) {
 	ctx := context.Background()
-	const pcaArn = "arn:aws:acm-pca:us-east-1:123456789012:certificate-authority/11111111-2222-3333-4444-555555555555"
+	const (
+		pcaArn    = "arn:aws:acm-pca:us-east-1:123456789012:certificate-authority/11111111-2222-3333-4444-555555555555"
+		deniedArn = "arn:aws:acm-pca:us-east-1:123456789012:certificate-authority/99999999-2222-3333-4444-555555555555"
+	)
 
 	t.Run("no PCA resolver", func(t *testing.T) {
 		e := newEnv(t)
@@ -186,10 +189,13 @@ func TestTrustAnchorSources(t *testing.T) {
 		var root string
 		e := newEnv(t, func(c *Config) {
 			c.ResolvePCA = func(_ context.Context, a string) (string, error) {
-				if a != pcaArn {
-					return "", awserr.Validation("unexpected ARN " + a)
+				switch a {
+				case pcaArn:
+					return root, nil
+				case deniedArn:
+					return "", errors.New("AccessDeniedException: not authorized to perform acm-pca:GetCertificateAuthorityCertificate")
 				}
-				return root, nil
+				return "", awserr.Validation("unexpected ARN " + a)
 			}
 		})
 		root = e.pki.Root("PCA root").PEM()
@@ -202,6 +208,13 @@ func TestTrustAnchorSources(t *testing.T) {
 		if err != nil || stored.CertificatePEM() != root {
 			t.Fatalf("stored PCA certificate: %v, %q", err, stored.ResolvedCertificateData)
 		}
+		_, err = e.client.UpdateTrustAnchor(ctx, &sdk.UpdateTrustAnchorInput{TrustAnchorId: out.TrustAnchor.TrustAnchorId,
+			Source: &types.Source{SourceType: types.TrustAnchorTypeAwsAcmPca, SourceData: &types.SourceDataMemberAcmPcaArn{Value: deniedArn}}})
+		wantAPIError[*types.ValidationException](t, err, "Error updating TrustAnchor. Given AWS PCA did not allow get request.")
+		_, err = e.client.CreateTrustAnchor(ctx, &sdk.CreateTrustAnchorInput{Name: aws.String("pca"),
+			Source: &types.Source{SourceType: types.TrustAnchorTypeAwsAcmPca, SourceData: &types.SourceDataMemberAcmPcaArn{Value: "arn:aws:iam::1:role/r"}}})
+		wantAPIError[*types.ValidationException](t, err,
+			"Invalid acmPcaArn: 'arn:aws:iam::1:role/r' is not the ARN of an AWS Private CA certificate authority")
 	})
 
 	e := newEnv(t)
