@@ -134,6 +134,7 @@ func parseOperator(name string) (operator, bool) {
 type cvalue struct {
 	raw  string       // as written, for explanations
 	t    tmpl         // string, ARN and Bool values (variables allowed)
+	segs [][]part     // ARN values without variables, split at Parse
 	num  float64      // numeric
 	date time.Time    // date
 	bin  string       // binary, decoded
@@ -202,8 +203,13 @@ func parseConditions(n jnode, where string, vars bool) ([]condition, error) {
 func compileValue(op operator, s string, vars bool) (cvalue, string) {
 	v := cvalue{raw: s}
 	switch op.family {
-	case fString, fStringIgnoreCase, fStringLike, fARN:
+	case fString, fStringIgnoreCase, fStringLike:
 		v.t = compileTmpl(s, vars)
+	case fARN:
+		v.t = compileTmpl(s, vars)
+		if !v.t.vars {
+			v.segs = splitParts(v.t.parts)
+		}
 	case fBool:
 		v.t = compileTmpl(s, vars)
 		if !v.t.vars && !strings.EqualFold(s, "true") && !strings.EqualFold(s, "false") {
@@ -264,13 +270,14 @@ var dateLayouts = []string{
 }
 
 // parseDate reads an ISO 8601 date or an epoch time in seconds (possibly
-// with a fraction). A time without a zone is UTC.
+// with a fraction). A time without a zone is UTC. Four digits alone are
+// the ISO year, not 2030 seconds after the epoch.
 func parseDate(s string) (time.Time, bool) {
 	s = strings.TrimSpace(s)
 	if s == "" {
 		return time.Time{}, false
 	}
-	if f, err := strconv.ParseFloat(s, 64); err == nil && !strings.ContainsAny(s, "-:T") {
+	if f, err := strconv.ParseFloat(s, 64); err == nil && len(s) != 4 && !strings.ContainsAny(s, "-:TeEx_") {
 		if math.IsNaN(f) || math.IsInf(f, 0) || math.Abs(f) > 1e12 {
 			return time.Time{}, false
 		}
@@ -335,8 +342,9 @@ func lookup(ctx map[string][]string, key string) []string {
 }
 
 // evaluate decides the condition for a request context and, when it does
-// not hold, explains why in terms an operator can act on.
-func (c *condition) evaluate(ctx map[string][]string) (bool, string) {
+// not hold and an explanation is wanted, says why in terms an operator can
+// act on.
+func (c *condition) evaluate(ctx map[string][]string, explain bool) (bool, string) {
 	reqVals := lookup(ctx, c.key)
 	if c.op.family == fNull {
 		absent := len(reqVals) == 0
@@ -346,62 +354,52 @@ func (c *condition) evaluate(ctx map[string][]string) (bool, string) {
 			}
 		}
 		if absent {
-			return false, fmt.Sprintf("Null %s: the key is not in the request", c.key)
+			return false, explainf(explain, "Null %s: the key is not in the request", c.key)
 		}
-		return false, fmt.Sprintf("Null %s: the key is in the request", c.key)
+		return false, explainf(explain, "Null %s: the key is in the request", c.key)
 	}
 	if len(reqVals) == 0 {
 		switch {
-		case c.op.ifExists:
-			return true, ""
-		case c.op.qual == qAllValues:
+		case c.op.ifExists, c.op.qual == qAllValues:
 			return true, ""
 		case c.op.qual == qAnyValue:
-			return false, fmt.Sprintf("%s %s: the key is not in the request", c.op.name, c.key)
 		case c.op.negated:
 			return true, ""
 		}
-		return false, fmt.Sprintf("%s %s: the key is not in the request", c.op.name, c.key)
+		return false, explainf(explain, "%s %s: the key is not in the request", c.op.name, c.key)
 	}
 
 	// Resolve policy variables once per evaluation.
-	pol := make([]resolved, len(c.values))
+	var buf [4]resolved
+	pol := buf[:0]
 	for i := range c.values {
-		pol[i] = c.resolve(i, ctx)
-	}
-	matchAny := func(rv string) bool {
-		for i := range pol {
-			if c.match(&pol[i], rv) {
-				return true
-			}
-		}
-		return false
+		pol = append(pol, c.resolve(i, ctx))
 	}
 
 	switch c.op.qual {
 	case qAllValues:
 		// Every request value must match (or, negated, match none).
 		for _, rv := range reqVals {
-			if matchAny(rv) == c.op.negated {
-				return false, c.explain(rv, pol)
+			if c.matchAny(pol, rv) == c.op.negated {
+				return false, c.explain(explain, rv, pol)
 			}
 		}
 		return true, ""
 	case qAnyValue:
 		for _, rv := range reqVals {
-			if matchAny(rv) != c.op.negated {
+			if c.matchAny(pol, rv) != c.op.negated {
 				return true, ""
 			}
 		}
-		return false, c.explain(reqVals[0], pol)
+		return false, c.explain(explain, reqVals[0], pol)
 	}
 	// No set operator: positive operators need some request value to
 	// match; negated ones need none to (NOT any), the stricter reading for
 	// a multivalued key.
 	for _, rv := range reqVals {
-		if matchAny(rv) {
+		if c.matchAny(pol, rv) {
 			if c.op.negated {
-				return false, c.explain(rv, pol)
+				return false, c.explain(explain, rv, pol)
 			}
 			return true, ""
 		}
@@ -409,7 +407,17 @@ func (c *condition) evaluate(ctx map[string][]string) (bool, string) {
 	if c.op.negated {
 		return true, ""
 	}
-	return false, c.explain(reqVals[0], pol)
+	return false, c.explain(explain, reqVals[0], pol)
+}
+
+// matchAny reports whether the request value matches any policy value.
+func (c *condition) matchAny(pol []resolved, rv string) bool {
+	for i := range pol {
+		if c.match(&pol[i], rv) {
+			return true
+		}
+	}
+	return false
 }
 
 // resolved is a policy value with its variables substituted.
@@ -447,7 +455,10 @@ func (c *condition) match(p *resolved, rv string) bool {
 	case fStringLike:
 		return glob(p.parts, rv)
 	case fARN:
-		return matchARN(p.parts, rv)
+		if p.v.segs != nil {
+			return matchSegments(p.v.segs, rv)
+		}
+		return matchSegments(splitParts(p.parts), rv)
 	case fNumeric:
 		f, ok := parseNumber(rv)
 		return ok && compare(c.op.cmp, cmpFloat(f, p.v.num))
@@ -502,7 +513,10 @@ func quote(s string) string {
 
 // explain says why the request value rv decided the condition against
 // the request: it matched a negated operator's value, or matched none.
-func (c *condition) explain(rv string, pol []resolved) string {
+func (c *condition) explain(explain bool, rv string, pol []resolved) string {
+	if !explain {
+		return ""
+	}
 	verb := "does not match"
 	if c.op.negated {
 		verb = "matches"

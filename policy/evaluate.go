@@ -136,19 +136,29 @@ const (
 	stageApplies
 )
 
+// evaluateSet finds the deciding statement. Explanations of statements
+// that do not apply are only needed for an implicit deny, so a first pass
+// builds none and, when nothing applies, a second pass explains.
 func evaluateSet(req *Request, policies []*Policy) setResult {
+	r := scan(req, policies, false)
+	if r.deny.s == nil && r.allow.s == nil {
+		r = scan(req, policies, true)
+	}
+	return r
+}
+
+func scan(req *Request, policies []*Policy, explain bool) setResult {
 	var r setResult
-	action := strings.ToLower(req.Action)
 	for _, p := range policies {
 		if p == nil {
 			continue
 		}
 		for i := range p.statements {
 			s := &p.statements[i]
-			st, why := s.evaluate(req, action)
+			st, why := s.evaluate(req, explain)
 			switch {
 			case st == stageApplies && s.effect == Deny:
-				r.deny = hit{p: p, s: s, why: why}
+				r.deny = hit{p: p, s: s, why: s.heldConditions()}
 				return r
 			case s.effect == Deny:
 			case st == stageApplies:
@@ -161,6 +171,9 @@ func evaluateSet(req *Request, policies []*Policy) setResult {
 				if st == stageCondition && r.near.s == nil {
 					r.near = hit{p: p, s: s}
 				}
+				if !explain {
+					continue
+				}
 				if len(r.misses) < maxMisses {
 					r.misses = append(r.misses, hit{p: p, s: s}.describe()+": "+why)
 				} else {
@@ -170,6 +183,26 @@ func evaluateSet(req *Request, policies []*Policy) setResult {
 		}
 	}
 	return r
+}
+
+// heldConditions explains an explicit deny: every condition held.
+func (s *statement) heldConditions() string {
+	if len(s.conditions) == 0 {
+		return ""
+	}
+	held := make([]string, len(s.conditions))
+	for i := range s.conditions {
+		held[i] = s.conditions[i].op.name + " " + s.conditions[i].key
+	}
+	return "conditions held: " + strings.Join(held, ", ")
+}
+
+// explainf formats an explanation only when one is wanted.
+func explainf(explain bool, format string, args ...any) string {
+	if !explain {
+		return ""
+	}
+	return fmt.Sprintf(format, args...)
 }
 
 func (r setResult) decision(req *Request) Decision {
@@ -207,55 +240,56 @@ func (r setResult) decision(req *Request) Decision {
 	return d
 }
 
-// evaluate reports how far the statement matches the request, with the
-// reason it stops; for a statement that applies, the reason lists the
-// conditions that held (used to explain explicit denials).
-func (s *statement) evaluate(req *Request, action string) (stage, string) {
-	if ok, why := s.matchPrincipal(req.Principal); !ok {
+// evaluate reports how far the statement matches the request and, when
+// asked to explain, why it stops there.
+func (s *statement) evaluate(req *Request, explain bool) (stage, string) {
+	if ok, why := s.matchPrincipal(req.Principal, explain); !ok {
 		return stagePrincipal, why
 	}
-	if ok, why := s.matchAction(req.Action, action); !ok {
+	if ok, why := s.matchAction(req.Action, explain); !ok {
 		return stageAction, why
 	}
-	if ok, why := s.matchResource(req); !ok {
+	if ok, why := s.matchResource(req, explain); !ok {
 		return stageResource, why
 	}
-	var held []string
 	for i := range s.conditions {
-		c := &s.conditions[i]
-		ok, why := c.evaluate(req.Context)
-		if !ok {
+		if ok, why := s.conditions[i].evaluate(req.Context, explain); !ok {
 			return stageCondition, why
 		}
-		if s.effect == Deny {
-			held = append(held, c.op.name+" "+c.key)
-		}
-	}
-	if len(held) > 0 {
-		return stageApplies, "conditions held: " + strings.Join(held, ", ")
 	}
 	return stageApplies, ""
 }
 
-func (s *statement) matchAction(orig, lower string) (bool, string) {
+func (s *statement) matchAction(action string, explain bool) (bool, string) {
 	found := false
+	lower := ""
 	for i := range s.actions {
 		a := &s.actions[i]
-		if a.wild && glob(a.parts, lower) || !a.wild && a.raw == lower {
+		if !a.wild {
+			if strings.EqualFold(a.raw, action) {
+				found = true
+				break
+			}
+			continue
+		}
+		if lower == "" {
+			lower = strings.ToLower(action)
+		}
+		if glob(a.parts, lower) {
 			found = true
 			break
 		}
 	}
 	switch {
 	case found && s.notAction:
-		return false, fmt.Sprintf("action %s is excluded by NotAction", orig)
+		return false, explainf(explain, "action %s is excluded by NotAction", action)
 	case !found && !s.notAction:
-		return false, fmt.Sprintf("action %s is not in Action", orig)
+		return false, explainf(explain, "action %s is not in Action", action)
 	}
 	return true, ""
 }
 
-func (s *statement) matchResource(req *Request) (bool, string) {
+func (s *statement) matchResource(req *Request, explain bool) (bool, string) {
 	if s.resources == nil {
 		return true, ""
 	}
@@ -274,14 +308,15 @@ func (s *statement) matchResource(req *Request) (bool, string) {
 			break
 		}
 	}
-	var why string
-	switch {
-	case found && s.notResource:
-		why = fmt.Sprintf("resource %s is excluded by NotResource", quote(req.Resource))
-	case !found && !s.notResource:
-		why = fmt.Sprintf("resource %s is not in Resource", quote(req.Resource))
-	default:
+	if found != s.notResource {
 		return true, ""
+	}
+	if !explain {
+		return false, ""
+	}
+	why := fmt.Sprintf("resource %s is not in Resource", quote(req.Resource))
+	if found {
+		why = fmt.Sprintf("resource %s is excluded by NotResource", quote(req.Resource))
 	}
 	if unresolved != "" {
 		why += fmt.Sprintf(" (${%s} has no value)", unresolved)

@@ -87,6 +87,8 @@ type statement struct {
 	index  int
 	sid    string
 	effect Effect
+	// name and title are label() and describe(), computed at Parse.
+	name, title string
 
 	principals   *principalSet // nil: the statement names no principal
 	notPrincipal bool
@@ -101,19 +103,18 @@ type statement struct {
 }
 
 // label is how decisions name a statement: its Sid, or its position.
-func (s *statement) label() string {
-	if s.sid != "" {
-		return s.sid
-	}
-	return fmt.Sprintf("Statement[%d]", s.index)
-}
+func (s *statement) label() string { return s.name }
 
 // describe is how explanations name a statement: position and Sid.
-func (s *statement) describe() string {
+func (s *statement) describe() string { return s.title }
+
+func (s *statement) setNames() {
+	s.name = fmt.Sprintf("Statement[%d]", s.index)
+	s.title = s.name
 	if s.sid != "" {
-		return fmt.Sprintf("Statement[%d] (Sid %q)", s.index, s.sid)
+		s.name = s.sid
+		s.title = fmt.Sprintf("Statement[%d] (Sid %q)", s.index, s.sid)
 	}
-	return fmt.Sprintf("Statement[%d]", s.index)
 }
 
 // MalformedPolicyDocument is the error code IAM and STS return for an
@@ -340,6 +341,7 @@ func parseStatement(n jnode, index int, where string, kind Kind, vars bool) (sta
 		}
 		s.conditions = conds
 	}
+	s.setNames()
 	return s, nil
 }
 

@@ -251,18 +251,21 @@ func matchResource(parts []part, s string) bool {
 	return cur[len(s)]
 }
 
-// matchARN is ArnEquals/ArnLike: each of the six colon-separated
+// matchSegments is ArnEquals/ArnLike on a pattern split by splitParts: each of the six colon-separated
 // components is compared separately, so a wildcard never crosses a colon
 // before the resource component. A pattern with fewer components compares
 // its last one with the rest of the value.
-func matchARN(parts []part, s string) bool {
-	segs := splitParts(parts)
-	vals := strings.SplitN(s, ":", len(segs))
-	if len(vals) != len(segs) {
-		return false
-	}
-	for i := range segs {
-		if !glob(segs[i], vals[i]) {
+func matchSegments(segs [][]part, s string) bool {
+	for i, seg := range segs {
+		piece := s
+		if i < len(segs)-1 {
+			j := strings.IndexByte(s, ':')
+			if j < 0 {
+				return false
+			}
+			piece, s = s[:j], s[j+1:]
+		}
+		if !glob(seg, piece) {
 			return false
 		}
 	}

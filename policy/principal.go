@@ -71,18 +71,19 @@ type identity struct {
 // excludes the caller only when all of them are, which is why AWS tells
 // authors of Deny+NotPrincipal to list the session, the role and the
 // account together.
-func (p Principal) identities() []identity {
+func (p Principal) identities(buf *[3]identity) []identity {
+	ids := buf[:0]
 	switch {
 	case p.Service != "":
-		return []identity{{idService, p.Service}}
+		return append(ids, identity{idService, p.Service})
 	case p.Federated != "":
-		return []identity{{idFederated, p.Federated}}
+		return append(ids, identity{idFederated, p.Federated})
 	case p.AWS == "":
-		return []identity{{idAnonymous, ""}}
+		return append(ids, identity{idAnonymous, ""})
 	case isAccountID(p.AWS):
-		return []identity{{idAccount, p.AWS}}
+		return append(ids, identity{idAccount, p.AWS})
 	}
-	ids := []identity{{idARN, p.AWS}}
+	ids = append(ids, identity{idARN, p.AWS})
 	if p.Role != "" && p.Role != p.AWS {
 		ids = append(ids, identity{idARN, p.Role})
 	}
@@ -126,26 +127,27 @@ func contains(list []string, v string) bool {
 }
 
 // matchPrincipal decides whether the statement's Principal or NotPrincipal
-// covers p, and if not, says why.
-func (s *statement) matchPrincipal(p Principal) (bool, string) {
+// covers p, and if not (and asked to explain), says why.
+func (s *statement) matchPrincipal(p Principal, explain bool) (bool, string) {
 	if s.principals == nil {
 		return true, ""
 	}
-	ids := p.identities()
+	var buf [3]identity
+	ids := p.identities(&buf)
 	if !s.notPrincipal {
 		for _, id := range ids {
 			if s.principals.lists(id) {
 				return true, ""
 			}
 		}
-		return false, fmt.Sprintf("principal %s is not named in Principal", p)
+		return false, explainf(explain, "principal %s is not named in Principal", p)
 	}
 	for _, id := range ids {
 		if !s.principals.lists(id) {
 			return true, ""
 		}
 	}
-	return false, fmt.Sprintf("principal %s is excluded by NotPrincipal", p)
+	return false, explainf(explain, "principal %s is excluded by NotPrincipal", p)
 }
 
 func parsePrincipal(n jnode, where string) (*principalSet, error) {
