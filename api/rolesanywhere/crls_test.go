@@ -10,6 +10,7 @@ import (
 	sdk "github.com/aws/aws-sdk-go-v2/service/rolesanywhere"
 	"github.com/aws/aws-sdk-go-v2/service/rolesanywhere/types"
 
+	ra "github.com/iamra/iamra/rolesanywhere"
 	"github.com/iamra/iamra/trust/trusttest"
 )
 
@@ -81,6 +82,15 @@ func TestCRLs(t *testing.T) {
 	_, err = e.client.GetCrl(ctx, &sdk.GetCrlInput{CrlId: aws.String(derID)})
 	wantAPIError[*types.ResourceNotFoundException](t, err, "Resource not found")
 	events := e.audit()
+	for _, ev := range events {
+		if ev.EventName != "ImportCrl" || ev.ErrorCode != "" {
+			continue
+		}
+		params, resp := ev.RequestParameters.(map[string]any), ev.ResponseElements.(map[string]any)
+		if params["crlDataLength"] == nil || params["crlData"] != nil || resp["crlDataLength"] == nil || resp["crl"].(ra.CRL).CrlData != nil {
+			t.Errorf("ImportCrl audit record carries the CRL: %+v", ev)
+		}
+	}
 	last := events[len(events)-1]
 	if res := last.AdditionalEventData["resources"].([]string); last.EventName != "DeleteTrustAnchor" || len(res) != 2 || res[1] != aws.ToString(der.CrlArn) {
 		t.Errorf("cascade not audited: %+v", last)

@@ -250,6 +250,9 @@ func (h *Handler) auditEvent(r *http.Request, name string, c *call, body any, er
 		extra["reason"], extra["detail"] = e.Reason, e.Detail
 	} else {
 		ev.ResponseElements = body
+		if v, ok := body.(interface{ auditView() any }); ok {
+			ev.ResponseElements = v.auditView()
+		}
 	}
 	if len(extra) > 0 {
 		ev.AdditionalEventData = extra

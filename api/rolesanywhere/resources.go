@@ -69,6 +69,14 @@ type crlResponse struct {
 	Crl ra.CRL `json:"crl"`
 }
 
+// auditView leaves the CRL bytes (up to 300 kB) out of the audit record;
+// their size stays.
+func (r crlResponse) auditView() any {
+	n := len(r.Crl.CrlData)
+	r.Crl.CrlData = nil
+	return map[string]any{"crl": r.Crl, "crlDataLength": n}
+}
+
 type subjectResponse struct {
 	Subject ra.Subject `json:"subject"`
 }
