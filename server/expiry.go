@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"crypto/sha256"
 	"crypto/x509"
 	"encoding/hex"
 	"encoding/pem"
@@ -47,6 +48,13 @@ func threshold(settings []rolesanywhere.NotificationSetting, event string) (days
 
 func (s *Server) checkExpiry(ctx context.Context, notified map[string]time.Time) {
 	now := s.cfg.Now()
+	// Forget notifications older than a day: they may repeat now, and the
+	// map stays as small as one day's worth of expiring certificates.
+	for k, at := range notified {
+		if now.Sub(at) >= 24*time.Hour {
+			delete(notified, k)
+		}
+	}
 	snap := s.Snapshot.Load()
 	var endEntity []rolesanywhere.TrustAnchor
 	for _, a := range snap.Anchors() {
@@ -66,35 +74,54 @@ func (s *Server) checkExpiry(ctx context.Context, notified map[string]time.Time)
 		return
 	}
 	// End-entity certificates are known from the subjects that used them.
-	_ = s.Store.View(ctx, func(tx store.Tx) error {
-		subjects, _, err := store.List[rolesanywhere.Subject](tx, store.KindSubject, store.ListOptions{})
-		if err != nil {
+	// Subjects are read a page at a time, each page in its own short
+	// transaction, so memory stays flat however many subjects there are and
+	// the writer is never held up.
+	after := ""
+	for {
+		var page []rolesanywhere.Subject
+		var next string
+		err := s.Store.View(ctx, func(tx store.Tx) error {
+			var err error
+			page, next, err = store.List[rolesanywhere.Subject](tx, store.KindSubject, store.ListOptions{After: after, Limit: 500})
 			return err
+		})
+		if err != nil {
+			s.cfg.Logger.Warn("expiry check: reading subjects failed", "err", err)
+			return
 		}
-		for _, sub := range subjects {
-			for _, cs := range sub.Credentials {
-				b, _ := pem.Decode([]byte(cs.X509CertificateData))
-				if b == nil {
-					continue
-				}
-				c, err := x509.ParseCertificate(b.Bytes)
-				if err != nil || c.NotAfter.Before(now) {
-					continue
-				}
-				days := c.NotAfter.Sub(now).Hours() / 24
-				for _, ta := range endEntity {
-					if limit, _ := threshold(ta.NotificationSettings, rolesanywhere.EventEndEntityCertificateExpiry); days <= float64(limit) {
-						s.notify(now, notified, rolesanywhere.EventEndEntityCertificateExpiry, ta.TrustAnchorArn, c, days)
-					}
-				}
+		for _, sub := range page {
+			s.checkSubjectExpiry(now, notified, sub, endEntity)
+		}
+		if next == "" || ctx.Err() != nil {
+			return
+		}
+		after = next
+	}
+}
+
+func (s *Server) checkSubjectExpiry(now time.Time, notified map[string]time.Time, sub rolesanywhere.Subject, anchors []rolesanywhere.TrustAnchor) {
+	for _, cs := range sub.Credentials {
+		b, _ := pem.Decode([]byte(cs.X509CertificateData))
+		if b == nil {
+			continue
+		}
+		c, err := x509.ParseCertificate(b.Bytes)
+		if err != nil || c.NotAfter.Before(now) {
+			continue
+		}
+		days := c.NotAfter.Sub(now).Hours() / 24
+		for _, ta := range anchors {
+			if limit, _ := threshold(ta.NotificationSettings, rolesanywhere.EventEndEntityCertificateExpiry); days <= float64(limit) {
+				s.notify(now, notified, rolesanywhere.EventEndEntityCertificateExpiry, ta.TrustAnchorArn, c, days)
 			}
 		}
-		return nil
-	})
+	}
 }
 
 func (s *Server) notify(now time.Time, notified map[string]time.Time, event, anchorArn string, c *x509.Certificate, days float64) {
-	key := event + "|" + anchorArn + "|" + string(c.Raw)
+	sum := sha256.Sum256(c.Raw)
+	key := event + "|" + anchorArn + "|" + string(sum[:])
 	if last, ok := notified[key]; ok && now.Sub(last) < 24*time.Hour {
 		return
 	}
