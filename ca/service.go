@@ -682,3 +682,29 @@ func newUUID(rand io.Reader) (string, error) {
 	h := hex.EncodeToString(b[:])
 	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:], nil
 }
+
+// CreateActiveRoot runs PCA's whole root flow in one call — create, sign
+// the CA's own CSR with RootCACertificate/V1 for validity, import — and
+// returns the ACTIVE root's ARN. It is what `iamra init` and dev mode
+// need; API clients do the same in three calls.
+func (s *Service) CreateActiveRoot(ctx context.Context, req CreateRequest, validity Validity) (string, error) {
+	req.CertificateAuthorityType = TypeRoot
+	caARN, err := s.CreateCertificateAuthority(ctx, req)
+	if err != nil {
+		return "", err
+	}
+	csr, err := s.GetCertificateAuthorityCsr(ctx, caARN)
+	if err != nil {
+		return "", err
+	}
+	certARN, err := s.IssueCertificate(ctx, IssueCertificateRequest{CertificateAuthorityArn: caARN, Csr: []byte(csr),
+		TemplateArn: TemplateRootCA, Validity: validity})
+	if err != nil {
+		return "", err
+	}
+	cert, _, err := s.GetCertificate(ctx, caARN, certARN)
+	if err != nil {
+		return "", err
+	}
+	return caARN, s.ImportCertificateAuthorityCertificate(ctx, caARN, []byte(cert), nil)
+}

@@ -363,3 +363,17 @@ func TestSubordinateOfOutsideCA(t *testing.T) {
 		t.Fatalf("%+v", a)
 	}
 }
+
+func TestCreateActiveRoot(t *testing.T) {
+	h := newHarness(t)
+	caARN, err := h.svc.CreateActiveRoot(context.Background(), CreateRequest{
+		CertificateAuthorityConfiguration: Configuration{KeyAlgorithm: KeyECP256, SigningAlgorithm: SHA256WithECDSA, Subject: Subject{CommonName: "dev"}},
+	}, Validity{Type: ValidityYears, Value: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, _ := h.svc.DescribeCertificateAuthority(context.Background(), caARN)
+	if a.Status != StatusActive || a.Type != TypeRoot || !a.NotAfter.Equal(t0.AddDate(1, 0, 0)) {
+		t.Fatalf("%+v", a)
+	}
+}
