@@ -115,6 +115,9 @@ func (s *fileSource) loadOnce() (*Identity, error) {
 	if o.Certificate == "" {
 		certs, from = keyB.certs, o.PrivateKey
 	}
+	if len(certs) == 0 && o.Certificate == "" {
+		return nil, permanent{fmt.Errorf("%s holds no certificate; pass --certificate", from)}
+	}
 	if len(certs) == 0 {
 		return nil, permanent{fmt.Errorf("%s: no certificate found", from)}
 	}

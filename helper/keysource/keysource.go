@@ -96,6 +96,8 @@ func Open(opts Options) (Source, error) {
 	}
 	isURI := func(s string) bool { return strings.HasPrefix(s, "pkcs11:") }
 	switch {
+	case strings.HasPrefix(opts.PrivateKey, "handle:"):
+		return nil, errors.New("TPM 2.0 key handles are not supported by iamra's helper yet; use a PKCS#11 token or a file key")
 	case isURI(opts.Certificate) || isURI(opts.PrivateKey) || opts.Selector != nil:
 		return openPKCS11(opts)
 	case opts.Certificate == "" && opts.PrivateKey == "":

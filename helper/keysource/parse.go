@@ -58,6 +58,8 @@ func parseFile(name string, data, password []byte) (bundle, error) {
 				return bundle{}, fmt.Errorf("%s: %w", name, err)
 			}
 			b.key = k
+		case "TSS2 PRIVATE KEY":
+			return bundle{}, permanent{fmt.Errorf("%s: TPM 2.0 keys (TSS2 PRIVATE KEY) are not supported by iamra's helper yet; use a PKCS#11 token or a file key", name)}
 		default:
 			// "EC PARAMETERS" (openssl ecparam -genkey), "TRUSTED CERTIFICATE"
 			// and friends carry nothing we sign with.

@@ -13,7 +13,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -25,6 +24,7 @@ import (
 	"github.com/iamra/iamra/helper/keysource"
 	kt "github.com/iamra/iamra/helper/keysource/keysourcetest"
 	"github.com/iamra/iamra/helper/rolesclient"
+	"github.com/iamra/iamra/helper/rolesclient/rolesclienttest"
 	"github.com/iamra/iamra/sigv4x509"
 )
 
@@ -78,90 +78,13 @@ func newIdentity(t *testing.T, pki *kt.PKI, ec bool, serial int64) *keysource.Id
 	return &keysource.Identity{Certificate: pki.Issue(t, k.Public(), serial, "workload-rsa"), Signer: k}
 }
 
-// captured is what a test server saw of one request.
-type captured struct {
-	header http.Header
-	host   string
-	uri    string
-	proto  string
-	body   []byte
-}
+var (
+	ok201    = rolesclienttest.OK
+	awsError = rolesclienttest.AWSError
+)
 
-type server struct {
-	*httptest.Server
-	mu   sync.Mutex
-	reqs []captured
-	now  time.Time // clock for sigv4x509.Verify; zero skips verification
-	errs []error
-}
-
-func (s *server) record(r *http.Request) ([]byte, error) {
-	body, err := io.ReadAll(r.Body)
-	if err != nil {
-		return nil, err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.reqs = append(s.reqs, captured{header: r.Header.Clone(), host: r.Host, uri: r.RequestURI, proto: r.Proto, body: body})
-	if !s.now.IsZero() {
-		if _, err := sigv4x509.Verify(r, body, sigv4x509.VerifyOptions{Now: s.now}); err != nil {
-			s.errs = append(s.errs, err)
-		}
-	}
-	return body, nil
-}
-
-// newServer starts a CreateSession stub answering with respond(attempt).
-func newServer(t *testing.T, tls bool, respond func(n int, w http.ResponseWriter)) *server {
-	t.Helper()
-	s := &server{}
-	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if _, err := s.record(r); err != nil {
-			http.Error(w, err.Error(), 500)
-			return
-		}
-		s.mu.Lock()
-		n := len(s.reqs)
-		s.mu.Unlock()
-		respond(n, w)
-	})
-	s.Server = httptest.NewUnstartedServer(h)
-	if tls {
-		s.EnableHTTP2 = true
-		s.StartTLS()
-	} else {
-		s.Start()
-	}
-	t.Cleanup(s.Close)
-	return s
-}
-
-func credentialSet(exp string) string {
-	return `{"credentialSet":[{"assumedRoleUser":{"arn":"arn:aws:sts::123456789012:assumed-role/test-role/0123","assumedRoleId":"AROAEXAMPLE:0123"},` +
-		`"credentials":{"accessKeyId":"ASIAEXAMPLEEXAMPLE12","expiration":"` + exp + `","secretAccessKey":"secret/key+1","sessionToken":"token=="},` +
-		`"packedPolicySize":12,"roleArn":"arn:aws:iam::123456789012:role/test-role","sourceIdentity":"CN=workload"}],` +
-		`"subjectArn":"arn:aws:rolesanywhere:us-east-1:123456789012:subject/s1"}`
-}
-
-func ok201(exp string) func(int, http.ResponseWriter) {
-	return func(_ int, w http.ResponseWriter) {
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(http.StatusCreated)
-		io.WriteString(w, credentialSet(exp))
-	}
-}
-
-func awsError(status int, code, msg string, extra http.Header) func(int, http.ResponseWriter) {
-	return func(_ int, w http.ResponseWriter) {
-		for k, v := range extra {
-			w.Header()[k] = v
-		}
-		w.Header().Set("X-Amzn-ErrorType", code)
-		w.Header().Set("X-Amzn-RequestId", "req-123")
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(status)
-		fmt.Fprintf(w, `{"__type":"com.amazonaws.rolesanywhere#%s","message":%q}`, code, msg)
-	}
+func newServer(t *testing.T, tls bool, respond rolesclienttest.Responder) *rolesclienttest.Server {
+	return rolesclienttest.New(t, tls, respond)
 }
 
 // testClient returns a client with a fixed clock, deterministic randomness
@@ -208,7 +131,7 @@ func TestConformanceRSA(t *testing.T) {
 	defer src.Close()
 
 	srv := newServer(t, false, ok201("2026-11-22T14:28:57Z"))
-	srv.now = date
+	srv.Now = func() time.Time { return date }
 	// Dial the stub whatever the URL says, so the request carries the
 	// captured Host (127.0.0.1:18450), port included and signed.
 	tr := &http.Transport{DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
@@ -228,24 +151,24 @@ func TestConformanceRSA(t *testing.T) {
 	if out.AccessKeyID != "ASIAEXAMPLEEXAMPLE12" || out.Expiration != "2026-11-22T14:28:57Z" {
 		t.Fatalf("output %+v", out)
 	}
-	if len(srv.errs) > 0 {
-		t.Fatalf("server-side verification failed: %v", srv.errs[0])
+	if errs := srv.VerifyErrors(); len(errs) > 0 {
+		t.Fatalf("server-side verification failed: %v", errs[0])
 	}
-	got := srv.reqs[0]
-	if got.header.Get("Authorization") != want.Header.Get("Authorization") {
-		t.Fatalf("Authorization\n got: %s\nwant: %s", got.header.Get("Authorization"), want.Header.Get("Authorization"))
+	got := srv.Requests()[0]
+	if got.Header.Get("Authorization") != want.Header.Get("Authorization") {
+		t.Fatalf("Authorization\n got: %s\nwant: %s", got.Header.Get("Authorization"), want.Header.Get("Authorization"))
 	}
-	if got.uri != want.RequestURI || got.host != want.Host || !bytes.Equal(got.body, wantBody) {
-		t.Fatalf("request line/host/body differ:\n got %s %s %q\nwant %s %s %q", got.uri, got.host, got.body, want.RequestURI, want.Host, wantBody)
+	if got.RequestURI != want.RequestURI || got.Host != want.Host || !bytes.Equal(got.Body, wantBody) {
+		t.Fatalf("request line/host/body differ:\n got %s %s %q\nwant %s %s %q", got.RequestURI, got.Host, got.Body, want.RequestURI, want.Host, wantBody)
 	}
 	for name := range want.Header {
-		if g, w := got.header.Values(name), want.Header.Values(name); strings.Join(g, ",") != strings.Join(w, ",") {
+		if g, w := got.Header.Values(name), want.Header.Values(name); strings.Join(g, ",") != strings.Join(w, ",") {
 			t.Errorf("header %s = %q, want %q", name, g, w)
 		}
 	}
-	for name := range got.header {
+	for name := range got.Header {
 		if _, ok := want.Header[name]; !ok {
-			t.Errorf("extra header %s: %q", name, got.header.Values(name))
+			t.Errorf("extra header %s: %q", name, got.Header.Values(name))
 		}
 	}
 }
@@ -262,7 +185,7 @@ func TestCreateSessionTLS(t *testing.T) {
 	id.Chain = append(id.Chain, inter.CA)
 
 	srv := newServer(t, true, ok201("2030-01-01T00:00:00Z"))
-	srv.now = now
+	srv.Now = func() time.Time { return now }
 	bundle := kt.Write(t, t.TempDir(), "ca.pem", pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}))
 	hc, err := rolesclient.NewHTTPClient(rolesclient.TransportOptions{CABundle: bundle})
 	if err != nil {
@@ -276,11 +199,11 @@ func TestCreateSessionTLS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(srv.errs) > 0 {
-		t.Fatalf("server-side verification failed: %v", srv.errs[0])
+	if errs := srv.VerifyErrors(); len(errs) > 0 {
+		t.Fatalf("server-side verification failed: %v", errs[0])
 	}
 	wantOut := rolesclient.Output{
-		AccessKeyID: "ASIAEXAMPLEEXAMPLE12", SecretAccessKey: "secret/key+1", SessionToken: "token==",
+		AccessKeyID: "ASIAEXAMPLEEXAMPLE12", SecretAccessKey: "secret/key+1<&>", SessionToken: "token==",
 		Expiration: "2030-01-01T00:00:00Z", ExpirationTime: time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC),
 		AssumedRoleARN: "arn:aws:sts::123456789012:assumed-role/test-role/0123", AssumedRoleID: "AROAEXAMPLE:0123",
 		RoleARN: roleARN, SourceIdentity: "CN=workload", SubjectARN: "arn:aws:rolesanywhere:us-east-1:123456789012:subject/s1", PackedPolicySize: 12,
@@ -288,15 +211,15 @@ func TestCreateSessionTLS(t *testing.T) {
 	if out != wantOut {
 		t.Fatalf("output\n got %+v\nwant %+v", out, wantOut)
 	}
-	r := srv.reqs[0]
+	r := srv.Requests()[0]
 	checks := map[string]string{
-		"proto":            r.proto,
-		"body":             string(r.body),
-		"Content-Type":     r.header.Get("Content-Type"),
-		"Amz-Sdk-Request":  r.header.Get("Amz-Sdk-Request"),
-		"User-Agent":       r.header.Get("User-Agent"),
-		"X-Amz-X509-Chain": r.header.Get("X-Amz-X509-Chain"),
-		"algorithm":        strings.Fields(r.header.Get("Authorization"))[0],
+		"proto":            r.Proto,
+		"body":             string(r.Body),
+		"Content-Type":     r.Header.Get("Content-Type"),
+		"Amz-Sdk-Request":  r.Header.Get("Amz-Sdk-Request"),
+		"User-Agent":       r.Header.Get("User-Agent"),
+		"X-Amz-X509-Chain": r.Header.Get("X-Amz-X509-Chain"),
+		"algorithm":        strings.Fields(r.Header.Get("Authorization"))[0],
 	}
 	wantChecks := map[string]string{
 		"proto":            "HTTP/2.0",
@@ -312,8 +235,8 @@ func TestCreateSessionTLS(t *testing.T) {
 			t.Errorf("%s = %q, want %q", k, checks[k], w)
 		}
 	}
-	if !strings.HasPrefix(r.uri, "/sessions?profileArn=arn%3Aaws%3Arolesanywhere%3Aus-east-1%3A123456789012%3Aprofile%2F") {
-		t.Errorf("request URI %s", r.uri)
+	if !strings.HasPrefix(r.RequestURI, "/sessions?profileArn=arn%3Aaws%3Arolesanywhere%3Aus-east-1%3A123456789012%3Aprofile%2F") {
+		t.Errorf("request URI %s", r.RequestURI)
 	}
 }
 
@@ -340,10 +263,11 @@ func TestRetry(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	if len(srv.reqs) != 2 || ids.loads != 2 || len(sleeps) != 1 {
-		t.Fatalf("%d requests, %d identity loads, %d sleeps; want 2, 2, 1", len(srv.reqs), ids.loads, len(sleeps))
+	if len(srv.Requests()) != 2 || ids.loads != 2 || len(sleeps) != 1 {
+		t.Fatalf("%d requests, %d identity loads, %d sleeps; want 2, 2, 1", len(srv.Requests()), ids.loads, len(sleeps))
 	}
-	a, b := srv.reqs[0].header, srv.reqs[1].header
+	reqs := srv.Requests()
+	a, b := reqs[0].Header, reqs[1].Header
 	if a.Get("X-Amz-Date") == b.Get("X-Amz-Date") {
 		t.Errorf("both attempts dated %s", a.Get("X-Amz-Date"))
 	}
@@ -400,7 +324,7 @@ func TestErrors(t *testing.T) {
 		}, "", 1, "CreateSession response is missing credentialSet[0].credentials.sessionToken"},
 		{"empty credential set", func(_ int, w http.ResponseWriter) { w.WriteHeader(201); io.WriteString(w, `{"credentialSet":[]}`) }, "", 1,
 			"unable to obtain temporary security credentials from CreateSession: the response's credentialSet is empty"},
-		{"bad expiration", func(_ int, w http.ResponseWriter) { w.WriteHeader(201); io.WriteString(w, credentialSet("tomorrow")) }, "", 1,
+		{"bad expiration", rolesclienttest.OK("tomorrow"), "", 1,
 			`CreateSession response has an unparseable expiration "tomorrow" (want RFC 3339)`},
 	}
 	for _, c := range cases {
@@ -414,8 +338,8 @@ func TestErrors(t *testing.T) {
 			if err == nil {
 				t.Fatal("CreateSession succeeded")
 			}
-			if len(srv.reqs) != c.requests {
-				t.Errorf("%d requests, want %d", len(srv.reqs), c.requests)
+			if len(srv.Requests()) != c.requests {
+				t.Errorf("%d requests, want %d", len(srv.Requests()), c.requests)
 			}
 			want := c.want
 			switch c.name {
