@@ -103,6 +103,7 @@ func (s *Service) regenerateCRL(ctx context.Context, caARN string, change func(t
 		return nil, err
 	}
 	var der []byte
+	var number int64
 	err = s.mutate(ctx, caARN, func(b *Authority, tx store.Tx) error {
 		der = nil
 		if keyFingerprint(b.Key) != keyFingerprint(a.Key) || b.CertificatePEM != a.CertificatePEM || !revocable(s.effective(*b).Status) {
@@ -132,7 +133,7 @@ func (s *Service) regenerateCRL(ctx context.Context, caARN string, change func(t
 			n, _ := new(big.Int).SetString(e.Serial, 16)
 			entries[i] = x509.RevocationListEntry{SerialNumber: n, RevocationTime: e.RevokedAt, ReasonCode: reasonCodes[e.Reason]}
 		}
-		number := b.CRL.Number + 1
+		number = b.CRL.Number + 1
 		next := now.AddDate(0, 0, crlDays(b.RevocationConfiguration))
 		der, err = x509.CreateRevocationList(s.cfg.Rand, &x509.RevocationList{
 			Number: big.NewInt(number), ThisUpdate: now, NextUpdate: next,
@@ -153,10 +154,24 @@ func (s *Service) regenerateCRL(ctx context.Context, caARN string, change func(t
 	if err != nil {
 		return nil, err
 	}
-	if s.cfg.OnCRL != nil {
-		s.cfg.OnCRL(caARN, der)
-	}
+	s.deliverCRL(caARN, number, der)
 	return der, nil
+}
+
+// deliverCRL calls OnCRL one CRL at a time and never with a CRL older than
+// one already delivered: two revocations committing back to back must not
+// let the older CRL reach trust anchors last.
+func (s *Service) deliverCRL(caARN string, number int64, der []byte) {
+	if s.cfg.OnCRL == nil {
+		return
+	}
+	s.hookMu.Lock()
+	defer s.hookMu.Unlock()
+	if number <= s.delivered[caARN] {
+		return
+	}
+	s.delivered[caARN] = number
+	s.cfg.OnCRL(caARN, der)
 }
 
 // CurrentCRL returns the CA's latest CRL (DER). It exists from the import

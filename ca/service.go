@@ -36,9 +36,12 @@ type Config struct {
 	// result (0 = DefaultIdempotencyWindow).
 	IdempotencyWindow time.Duration
 	// OnCRL, when set, is called after every new CRL is committed
-	// (revocation, import, refresh), with the CRL in DER. It runs on the
-	// caller's goroutine and must not block for long; the server uses it
-	// to push CRLs into trust anchors that use the CA.
+	// (revocation, import, refresh), with the CRL in DER, before the
+	// operation returns. Calls are serialized and never go back to an
+	// older CRL of the same CA; a CRL superseded before its call is
+	// skipped. It must not block for long; the server uses it to push
+	// CRLs into trust anchors that use the CA. Only this process's CRLs
+	// are reported: other replicas' show up in the store (CurrentCRL).
 	OnCRL func(caARN string, der []byte)
 	Now   func() time.Time
 	Rand  io.Reader
@@ -57,6 +60,9 @@ type Service struct {
 
 	mu    sync.Mutex
 	cache map[string]*caCache // by CA ARN
+
+	hookMu    sync.Mutex
+	delivered map[string]int64 // CRL number last given to OnCRL, by CA ARN
 }
 
 // caCache saves decrypting the key and parsing the certificate on every
@@ -80,7 +86,7 @@ func New(cfg Config) (*Service, error) {
 		cfg.IdempotencyWindow = DefaultIdempotencyWindow
 	}
 	cfg.CRLBaseURL = strings.TrimRight(cfg.CRLBaseURL, "/")
-	s := &Service{cfg: cfg, keyStores: map[string]KeyStore{}, cache: map[string]*caCache{}}
+	s := &Service{cfg: cfg, keyStores: map[string]KeyStore{}, cache: map[string]*caCache{}, delivered: map[string]int64{}}
 	for _, ks := range cfg.KeyStores {
 		s.keyStores[ks.Name()] = ks
 	}
