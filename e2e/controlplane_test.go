@@ -119,10 +119,15 @@ func TestControlPlaneAuthentication(t *testing.T) {
 	}
 }
 
-// Health, readiness and metrics answer without authentication.
+// Health, readiness and metrics answer without authentication; requests
+// are counted by API, operation and outcome.
 func TestOperationalEndpoints(t *testing.T) {
 	rs := startServer(t, time.Now())
-	for path, want := range map[string]string{"/healthz": "ok", "/readyz": "ready", "/metrics": "iamra_http_requests_total"} {
+	if _, err := rs.admin(t).ListTrustAnchors(context.Background(), &rolesanywhere.ListTrustAnchorsInput{}); err != nil {
+		t.Fatal(err)
+	}
+	for path, want := range map[string]string{"/healthz": "ok", "/readyz": "ready",
+		"/metrics": `iamra_http_requests_total{api="rolesanywhere",operation="ListTrustAnchors",outcome="success"} 1`} {
 		// A request first, so the counters have a series.
 		rs.Client.Get(rs.Endpoint + "/trustanchors")
 		resp, err := rs.Client.Get(rs.Endpoint + path)
@@ -132,7 +137,7 @@ func TestOperationalEndpoints(t *testing.T) {
 		body := new(strings.Builder)
 		_, _ = ioCopy(body, resp)
 		if resp.StatusCode != 200 || !strings.Contains(body.String(), want) {
-			t.Errorf("%s: %d %q", path, resp.StatusCode, body.String()[:min(200, body.Len())])
+			t.Errorf("%s: %d, want %q in %q", path, resp.StatusCode, want, body.String()[:min(300, body.Len())])
 		}
 	}
 }

@@ -26,9 +26,9 @@ type metrics struct {
 func newMetrics(pending func() float64) *metrics {
 	m := &metrics{reg: prometheus.NewRegistry()}
 	m.requests = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "iamra_http_requests_total",
-		Help: "HTTP requests by API and status code."}, []string{"api", "code"})
+		Help: "API requests by API, operation and outcome (success, client_error, server_error)."}, []string{"api", "operation", "outcome"})
 	m.latency = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "iamra_http_request_duration_seconds",
-		Help: "HTTP request latency by API.", Buckets: prometheus.ExponentialBuckets(0.0001, 2, 16)}, []string{"api"})
+		Help: "API request latency by API, operation and outcome.", Buckets: prometheus.ExponentialBuckets(0.0001, 2, 16)}, []string{"api", "operation", "outcome"})
 	m.sessions = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "iamra_createsession_total",
 		Help: "CreateSession calls by outcome and rejection reason (see docs/errors.md)."}, []string{"outcome", "reason"})
 	m.sessionLatency = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "iamra_createsession_duration_seconds",

@@ -77,10 +77,10 @@ type Server struct {
 	audit    audit.Sink
 	// auditWriter batches audit lines; Run flushes it.
 	auditWriter *audit.Writer
-	closers  []io.Closer
-	handler  http.Handler
-	admin    map[string]datadir.AdminKey
-	ready    func(context.Context) error
+	closers     []io.Closer
+	handler     http.Handler
+	admin       map[string]datadir.AdminKey
+	ready       func(context.Context) error
 }
 
 // New opens the data directory and the store and builds the handlers.
@@ -256,6 +256,18 @@ func (s *Server) withRequestID(next http.Handler) http.Handler {
 	})
 }
 
+// outcome buckets a status for metric labels: "success", "client_error"
+// or "server_error", so label values stay few.
+func outcome(code int) string {
+	switch {
+	case code >= 500:
+		return "server_error"
+	case code >= 400:
+		return "client_error"
+	}
+	return "success"
+}
+
 type statusWriter struct {
 	http.ResponseWriter
 	code int
@@ -295,10 +307,15 @@ func (s *Server) instrument(apiFn func(*http.Request) string, h http.Handler) ht
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		api := apiFn(r)
+		ctx, operation := restjson.WithOperationSlot(r.Context())
 		sw := &statusWriter{ResponseWriter: w}
-		h.ServeHTTP(sw, r)
-		s.metrics.requests.WithLabelValues(api, fmt.Sprint(sw.code)).Inc()
-		s.metrics.latency.WithLabelValues(api).Observe(time.Since(start).Seconds())
+		h.ServeHTTP(sw, r.WithContext(ctx))
+		op := operation()
+		if op == "" {
+			op = "unknown"
+		}
+		s.metrics.requests.WithLabelValues(api, op, outcome(sw.code)).Inc()
+		s.metrics.latency.WithLabelValues(api, op, outcome(sw.code)).Observe(time.Since(start).Seconds())
 	})
 }
 

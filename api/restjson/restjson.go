@@ -42,7 +42,28 @@ type ctxKey int
 const (
 	requestIDKey ctxKey = iota
 	callerKey
+	operationKey
 )
+
+// operation is a slot the server puts in the context before routing, so
+// the handler that recognises the operation can name it for the metrics
+// and logs written after it returns.
+type operation struct{ name string }
+
+// WithOperationSlot returns ctx with an empty operation slot and a func
+// that reads what the handler set ("" if nothing).
+func WithOperationSlot(ctx context.Context) (context.Context, func() string) {
+	op := &operation{}
+	return context.WithValue(ctx, operationKey, op), func() string { return op.name }
+}
+
+// SetOperation names the operation being served ("CreateTrustAnchor"), if
+// the context has a slot.
+func SetOperation(ctx context.Context, name string) {
+	if op, ok := ctx.Value(operationKey).(*operation); ok {
+		op.name = name
+	}
+}
 
 // WithRequestID returns ctx carrying the request id id.
 func WithRequestID(ctx context.Context, id string) context.Context {

@@ -201,6 +201,7 @@ type opFunc func(r *http.Request, c *call) (int, any, error)
 
 func (h *Handler) serve(name string, write bool, fn opFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
+		restjson.SetOperation(r.Context(), name)
 		c := &call{}
 		status, body, err := fn(r, c)
 		if err != nil {

@@ -70,6 +70,7 @@ const ExpirationLayout = "2006-01-02T15:04:05Z"
 
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
+	restjson.SetOperation(r.Context(), "CreateSession")
 	body, err := readBody(r)
 	var res *createsession.Result
 	tr := &createsession.Trace{}
