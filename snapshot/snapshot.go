@@ -159,13 +159,13 @@ func Build(ctx context.Context, st store.Store, src Sources, now time.Time) (*Sn
 }
 
 func anchorCertificates(tx store.Tx, ta rolesanywhere.TrustAnchor, src Sources) ([]*x509.Certificate, error) {
-	if ta.Source.SourceType == rolesanywhere.SourceACMPCA {
-		if src == nil {
-			return nil, fmt.Errorf("source AWS_ACM_PCA but no private CA is configured")
-		}
+	// An iamra private CA is read live, so a renewed CA certificate is
+	// trusted without UpdateTrustAnchor; otherwise the copy made when the
+	// anchor was written is used, as AWS does.
+	if ta.Source.SourceType == rolesanywhere.SourceACMPCA && src != nil {
 		return src.CACertificates(tx, ta.Source.SourceData.AcmPcaArn)
 	}
-	return ParsePEMCertificates([]byte(ta.Source.SourceData.X509CertificateData))
+	return ParsePEMCertificates([]byte(ta.CertificatePEM()))
 }
 
 // ParsePEMCertificates parses every CERTIFICATE block. Validation happened
