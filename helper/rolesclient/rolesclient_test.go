@@ -21,6 +21,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cloudflare/circl/sign/mldsa/mldsa65"
+
 	"github.com/iamra/iamra/helper/keysource"
 	kt "github.com/iamra/iamra/helper/keysource/keysourcetest"
 	"github.com/iamra/iamra/helper/rolesclient"
@@ -429,5 +431,38 @@ func TestResolveEndpoint(t *testing.T) {
 		if got := rolesclient.ResolveEndpoint(c.region, func(k string) string { return c.env[k] }); got != c.want {
 			t.Errorf("ResolveEndpoint(%s, %v) = %s, want %s", c.region, c.env, got, c.want)
 		}
+	}
+}
+
+// TestMLDSA: an ML-DSA-65 identity from a PKCS#8 file is signed with
+// AWS4-X509-MLDSA and verifies at the server.
+func TestMLDSA(t *testing.T) {
+	now := time.Now().Truncate(time.Second)
+	pki := kt.NewPKI(t)
+	pub, priv, err := mldsa65.GenerateKey(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	src, err := keysource.Open(keysource.Options{
+		Certificate: kt.Write(t, dir, "c.pem", kt.CertPEM(pki.Issue(t, pub, 65, "pq"))),
+		PrivateKey:  kt.Write(t, dir, "k.pem", kt.KeyPEM(t, priv)),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	srv := newServer(t, false, ok201("2030-01-01T00:00:00Z"))
+	srv.Now = func() time.Time { return now }
+	if _, err := testClient(srv.Client(), now, nil).CreateSession(context.Background(), rolesclient.Input{
+		TrustAnchorARN: taARN, ProfileARN: profileARN, RoleARN: roleARN, DurationSeconds: 3600, Endpoint: srv.URL, Identity: src,
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if errs := srv.VerifyErrors(); len(errs) > 0 {
+		t.Fatal(errs[0])
+	}
+	if a := srv.Requests()[0].Header.Get("Authorization"); !strings.HasPrefix(a, "AWS4-X509-MLDSA Credential=65/") {
+		t.Fatalf("Authorization %s", a)
 	}
 }
