@@ -85,8 +85,13 @@ type Sources interface {
 }
 
 // configKinds are the kinds a snapshot is built from; writes to other
-// kinds (subjects, above all) never trigger a rebuild.
-var configKinds = []store.Kind{store.KindTrustAnchor, store.KindProfile, store.KindCRL, store.KindRole, store.KindCA, store.KindPolicy}
+// kinds (subjects, above all) never trigger a rebuild. The private CA keeps
+// its current CRL among its certificate records, so certificate writes
+// rebuild too: that is how a revocation reaches AWS_ACM_PCA trust anchors
+// within the store's notification latency. Rebuilds coalesce, so a burst
+// of issuance costs a few rebuilds, not one each.
+var configKinds = []store.Kind{store.KindTrustAnchor, store.KindProfile, store.KindCRL, store.KindRole, store.KindCA,
+	store.KindCertificate, store.KindPolicy}
 
 // Build reads the configuration from st in one transaction.
 func Build(ctx context.Context, st store.Store, src Sources, now time.Time) (*Snapshot, error) {
