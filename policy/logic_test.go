@@ -328,3 +328,23 @@ func TestContextKeyCase(t *testing.T) {
 		t.Fatalf("merged: %v", got)
 	}
 }
+
+// TestExplanationBounds: an implicit deny explains at most maxMisses
+// statements, and quotes request values only up to maxQuoted bytes.
+func TestExplanationBounds(t *testing.T) {
+	var b strings.Builder
+	b.WriteString(`{"Version":"2012-10-17","Statement":[`)
+	for i := range 10 {
+		if i > 0 {
+			b.WriteString(",")
+		}
+		b.WriteString(`{"Effect":"Allow","Action":"s3:GetObject","Resource":"*","Condition":{"StringEquals":{"aws:username":"u"}}}`)
+	}
+	b.WriteString(`]}`)
+	long := strings.Repeat("x", 300)
+	d := mustParse(t, b.String(), Identity).Evaluate(idReq("s3:GetObject", "arn:aws:s3:::b/k", ctx("aws:username", long)))
+	if d.Effect != ImplicitDeny || d.Statement != "Statement[0]" || !strings.HasSuffix(d.Explanation, "; and 2 more") ||
+		strings.Count(d.Explanation, "Statement[") != maxMisses || !strings.Contains(d.Explanation, `"`+strings.Repeat("x", maxQuoted)+`"…`) {
+		t.Fatalf("%+v", d)
+	}
+}

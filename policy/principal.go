@@ -41,8 +41,12 @@ func (p Principal) String() string {
 
 // principalSet is a compiled Principal or NotPrincipal element.
 type principalSet struct {
-	all       bool // "Principal": "*"
-	awsAll    bool // {"AWS": "*"}
+	all bool // "Principal": "*": everyone, services included
+	// awsAll is {"AWS": "*"}: the User Guide makes it equal to "*" for
+	// anonymous callers; it is read as naming AWS principals (accounts,
+	// users, roles, sessions, anonymous) but not service or federated
+	// principals, the narrower reading where the guide is silent.
+	awsAll    bool
 	accounts  []string
 	arns      []string
 	services  []string
