@@ -30,6 +30,7 @@ import (
 	"github.com/iamra/iamra/assumer"
 	"github.com/iamra/iamra/audit"
 	"github.com/iamra/iamra/awserr"
+	"github.com/iamra/iamra/ca"
 	"github.com/iamra/iamra/createsession"
 	"github.com/iamra/iamra/credentials"
 	"github.com/iamra/iamra/datadir"
@@ -61,6 +62,12 @@ type Config struct {
 	Rand         io.Reader
 	// AuditWriter overrides the audit log file (DIR/audit.log).
 	AuditWriter io.Writer
+	// PublicURL is the server's base URL as clients reach it; the private
+	// CA writes <PublicURL>/crl/<ca-id>.crl into certificates.
+	PublicURL string
+	// CAKeyStores, when set, hold private CA keys (PKCS#11); by default CA
+	// keys are sealed under the KEK in the store.
+	CAKeyStores []ca.KeyStore
 }
 
 // Server is a running iamra.
@@ -73,6 +80,7 @@ type Server struct {
 	Subjects *subject.Recorder
 	Ring     *credentials.KeyRing
 	Control  *rolesanywhereapi.Handler
+	CA       *ca.Service
 	metrics  *metrics
 	audit    audit.Sink
 	// auditWriter batches audit lines; Run flushes it.
@@ -134,6 +142,16 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	s.audit = w
 	s.auditWriter = w
 
+	keyStores := cfg.CAKeyStores
+	if len(keyStores) == 0 {
+		keyStores = []ca.KeyStore{&ca.SoftwareKeyStore{Protector: s.State.KEK, Rand: cfg.Rand}}
+	}
+	s.CA, err = ca.New(ca.Config{Store: s.Store, Scope: cfg.Scope, KeyStores: keyStores, CRLBaseURL: cfg.PublicURL, Now: cfg.Now, Rand: cfg.Rand})
+	if err != nil {
+		s.Close()
+		return nil, fmt.Errorf("private CA: %w", err)
+	}
+
 	s.Subjects = subject.New(s.Store, cfg.Scope, subject.Options{Interval: cfg.SubjectFlush})
 	s.metrics = newMetrics(func() float64 { return float64(s.Subjects.Pending()) })
 
@@ -184,6 +202,10 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	s.handler = s.routes(sess)
 	return s, nil
 }
+
+// caMaintenanceInterval is how often CRLs are refreshed before their
+// nextUpdate and deleted CAs purged.
+const caMaintenanceInterval = time.Minute
 
 // auditFlushInterval bounds how much audit a crash can lose.
 const auditFlushInterval = 100 * time.Millisecond
@@ -426,6 +448,9 @@ func (s *Server) Run(ctx context.Context, ln net.Listener, plain bool) error {
 	wg.Go(func() { s.Subjects.Run(bg) })
 	wg.Go(func() { s.watchExpiry(bg) })
 	wg.Go(func() { s.auditWriter.Run(bg, auditFlushInterval) })
+	wg.Go(func() {
+		s.CA.Run(bg, caMaintenanceInterval, func(err error) { s.cfg.Logger.Error("private CA maintenance failed", "err", err) })
+	})
 	wg.Go(func() {
 		for c := range s.Store.Changes(bg) {
 			s.metrics.storeRevision.Set(float64(c.Revision))
