@@ -46,7 +46,9 @@ func TestOperatorMatrix(t *testing.T) {
 		t.Run(c.op, func(t *testing.T) {
 			doc := stmt(allowAll + `,"Condition":{"` + c.op + `":{"test:key":` + jsonString(c.policy) + `}}`)
 			p := mustParse(t, doc, Identity)
-			eval := func(m map[string][]string) bool { return p.Evaluate(idReq("s3:GetObject", "arn:aws:s3:::b/k", m)).Allowed() }
+			eval := func(m map[string][]string) bool {
+				return p.Evaluate(idReq("s3:GetObject", "arn:aws:s3:::b/k", m)).Allowed()
+			}
 			if !eval(ctx("test:key", c.hit)) {
 				t.Errorf("%q should match %q", c.hit, c.policy)
 			}
