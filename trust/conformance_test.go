@@ -1,6 +1,8 @@
 package trust
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"os"
 	"path/filepath"
 	"testing"
@@ -11,6 +13,14 @@ import (
 // copied into the repository (see its README).
 const conformanceDir = "../../shared/conformance/createsession"
 
+// conformanceSHA256 pins the files as the README lists them, so an edited
+// or re-saved copy fails loudly instead of testing something else.
+var conformanceSHA256 = map[string]string{
+	"ca.pem":       "ab236ea551e41c273347a89d6a919dca7f136833c60c2d42dacc6511a9e2a223",
+	"leaf-rsa.pem": "613e063d630f0a7b6da1be98dbc74095375cedb1662617bb2952ca81ec45df3b",
+	"leaf-ec.pem":  "ab9394f7a35c150df3ec273b17c1cd4080ebeb4c71423af3ba7404a4d9036e49",
+}
+
 func readConformance(t testing.TB, name string) []byte {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join(conformanceDir, name))
@@ -19,6 +29,9 @@ func readConformance(t testing.TB, name string) []byte {
 	}
 	if err != nil {
 		t.Fatal(err)
+	}
+	if sum := sha256.Sum256(b); hex.EncodeToString(sum[:]) != conformanceSHA256[name] {
+		t.Fatalf("%s: SHA-256 %x does not match the README", name, sum)
 	}
 	return b
 }

@@ -2,9 +2,11 @@ package x509attr
 
 import (
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/asn1"
+	"encoding/hex"
 	"encoding/pem"
 	"math/big"
 	"net/url"
@@ -26,6 +28,14 @@ var testNow = time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
 // conformanceDir holds the captured certificates, read in place.
 const conformanceDir = "../../shared/conformance/createsession"
 
+// conformanceSHA256 pins the files as the README lists them, so an edited
+// or re-saved copy fails loudly instead of testing something else.
+var conformanceSHA256 = map[string]string{
+	"ca.pem":       "ab236ea551e41c273347a89d6a919dca7f136833c60c2d42dacc6511a9e2a223",
+	"leaf-rsa.pem": "613e063d630f0a7b6da1be98dbc74095375cedb1662617bb2952ca81ec45df3b",
+	"leaf-ec.pem":  "ab9394f7a35c150df3ec273b17c1cd4080ebeb4c71423af3ba7404a4d9036e49",
+}
+
 func conformanceLeaf(t *testing.T, name string) *x509.Certificate {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join(conformanceDir, name))
@@ -34,6 +44,9 @@ func conformanceLeaf(t *testing.T, name string) *x509.Certificate {
 	}
 	if err != nil {
 		t.Fatal(err)
+	}
+	if sum := sha256.Sum256(b); hex.EncodeToString(sum[:]) != conformanceSHA256[name] {
+		t.Fatalf("%s: SHA-256 %x does not match the README", name, sum)
 	}
 	block, _ := pem.Decode(b)
 	c, err := x509.ParseCertificate(block.Bytes)
