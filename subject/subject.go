@@ -60,6 +60,11 @@ type Options struct {
 	// KeepCredentials is how many recent certificates a subject keeps;
 	// default 10.
 	KeepCredentials int
+	// Precision is how stale a stored lastSeenAt may be: a subject seen
+	// again within it is written only when something else changed (a new
+	// certificate, a failure, instance properties). Default one minute;
+	// negative writes every sighting.
+	Precision time.Duration
 	// OnFlush reports each flush (subjects written, duration, error).
 	OnFlush func(n int, d time.Duration, err error)
 	// OnDrop reports observations dropped because MaxPending was reached.
@@ -76,6 +81,7 @@ type seenCert struct {
 
 type pending struct {
 	dn        string
+	firstSeen time.Time
 	lastSeen  time.Time
 	certs     []seenCert
 	props     []rolesanywhere.InstanceProperty
@@ -91,6 +97,18 @@ type Recorder struct {
 	mu      sync.Mutex
 	pending map[string]*pending
 	kick    chan struct{}
+
+	// flushMu serialises flushes; written is only touched under it.
+	flushMu sync.Mutex
+	// written remembers what recent flushes stored, per subject, so a
+	// sighting that changes nothing but lastSeenAt can wait. Entries older
+	// than Precision are dropped: a later sighting is due anyway.
+	written map[string]writtenState
+}
+
+type writtenState struct {
+	lastSeen time.Time
+	certs    map[string]bool // serial|issuer → failed
 }
 
 // New returns a Recorder writing to st, minting ARNs in scope.
@@ -104,7 +122,11 @@ func New(st store.Store, scope arn.Scope, opts Options) *Recorder {
 	if opts.KeepCredentials <= 0 {
 		opts.KeepCredentials = 10
 	}
-	return &Recorder{st: st, scope: scope, opts: opts, pending: map[string]*pending{}, kick: make(chan struct{}, 1)}
+	if opts.Precision == 0 {
+		opts.Precision = time.Minute
+	}
+	return &Recorder{st: st, scope: scope, opts: opts, pending: map[string]*pending{}, kick: make(chan struct{}, 1),
+		written: map[string]writtenState{}}
 }
 
 // ARN returns the subject ARN for a subject DN.
@@ -129,8 +151,11 @@ func (r *Recorder) Observe(o Observation) string {
 			}
 			return r.ARN(dn)
 		}
-		p = &pending{dn: dn}
+		p = &pending{dn: dn, firstSeen: o.At}
 		r.pending[id] = p
+	}
+	if o.At.Before(p.firstSeen) {
+		p.firstSeen = o.At
 	}
 	if o.At.After(p.lastSeen) {
 		p.lastSeen = o.At
@@ -202,8 +227,40 @@ func (r *Recorder) Run(ctx context.Context) {
 // hold the writer for long.
 const batchSize = 500
 
-// Flush writes everything pending now.
+// due reports whether a pending subject must be written now: it is new to
+// this process's recent writes, carries new facts, or its stored
+// lastSeenAt has become older than Precision.
+func (r *Recorder) due(id string, p *pending) bool {
+	w, ok := r.written[id]
+	if !ok || r.opts.Precision < 0 || len(p.props) > 0 || p.lastSeen.Sub(w.lastSeen) >= r.opts.Precision {
+		return true
+	}
+	for _, c := range p.certs {
+		if failed, seen := w.certs[c.serial+"|"+c.issuer]; !seen || failed != c.failed {
+			return true
+		}
+	}
+	return false
+}
+
+// remember records what a successful write stored.
+func (r *Recorder) remember(id string, p *pending) {
+	w := r.written[id]
+	if w.certs == nil {
+		w.certs = map[string]bool{}
+	}
+	w.lastSeen = p.lastSeen
+	for _, c := range p.certs {
+		w.certs[c.serial+"|"+c.issuer] = c.failed
+	}
+	r.written[id] = w
+}
+
+// Flush writes every pending subject that is due (see Options.Precision);
+// the others stay pending, coalescing further sightings.
 func (r *Recorder) Flush(ctx context.Context) error {
+	r.flushMu.Lock()
+	defer r.flushMu.Unlock()
 	r.mu.Lock()
 	work := r.pending
 	r.pending = make(map[string]*pending, len(work))
@@ -212,11 +269,34 @@ func (r *Recorder) Flush(ctx context.Context) error {
 		return nil
 	}
 	start := time.Now()
+	// Observation times come from the caller's clock, so the newest one
+	// (not the wall clock) says which remembered writes are old.
+	var newest time.Time
+	for _, p := range work {
+		if p.lastSeen.After(newest) {
+			newest = p.lastSeen
+		}
+	}
+	for id, w := range r.written {
+		if newest.Sub(w.lastSeen) > r.opts.Precision {
+			delete(r.written, id)
+		}
+	}
 	ids := make([]string, 0, len(work))
-	for id := range work {
-		ids = append(ids, id)
+	var later []string
+	for id, p := range work {
+		if r.due(id, p) {
+			ids = append(ids, id)
+		} else {
+			later = append(later, id)
+		}
+	}
+	r.requeue(work, later)
+	if len(ids) == 0 {
+		return nil
 	}
 	sort.Strings(ids)
+	written := len(ids)
 	var errs []error
 	for len(ids) > 0 {
 		n := min(batchSize, len(ids))
@@ -233,11 +313,16 @@ func (r *Recorder) Flush(ctx context.Context) error {
 		if err != nil {
 			errs = append(errs, err)
 			r.requeue(work, chunk)
+			written -= len(chunk)
+			continue
+		}
+		for _, id := range chunk {
+			r.remember(id, work[id])
 		}
 	}
 	err := errors.Join(errs...)
 	if r.opts.OnFlush != nil {
-		r.opts.OnFlush(len(work), time.Since(start), err)
+		r.opts.OnFlush(written, time.Since(start), err)
 	}
 	return err
 }
@@ -261,6 +346,9 @@ func (r *Recorder) requeue(work map[string]*pending, ids []string) {
 		if old.lastSeen.After(cur.lastSeen) {
 			cur.lastSeen = old.lastSeen
 		}
+		if old.firstSeen.Before(cur.firstSeen) {
+			cur.firstSeen = old.firstSeen
+		}
 	}
 }
 
@@ -268,13 +356,7 @@ func (r *Recorder) apply(tx store.Tx, id string, p *pending) error {
 	s, version, err := store.Get[rolesanywhere.Subject](tx, store.KindSubject, id)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		first := p.lastSeen
-		for _, c := range p.certs {
-			if c.at.Before(first) {
-				first = c.at
-			}
-		}
-		s = rolesanywhere.Subject{SubjectID: id, SubjectArn: r.ARN(p.dn), Enabled: true, X509Subject: p.dn, CreatedAt: rolesanywhere.NewTime(first)}
+		s = rolesanywhere.Subject{SubjectID: id, SubjectArn: r.ARN(p.dn), Enabled: true, X509Subject: p.dn, CreatedAt: rolesanywhere.NewTime(p.firstSeen)}
 		version = 0
 	case err != nil:
 		return err
@@ -322,3 +404,5 @@ func (r *Recorder) Pending() int {
 	defer r.mu.Unlock()
 	return len(r.pending)
 }
+
+func hexSerial(b []byte) string { return hex.EncodeToString(b) }
