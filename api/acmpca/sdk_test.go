@@ -291,7 +291,9 @@ func TestErrorsWithSDK(t *testing.T) {
 		{"beyond the short-lived limit", "InvalidArgsException", "A CA in SHORT_LIVED_CERTIFICATE mode issues certificates valid for at most 7 days.",
 			issue(func(in *acmpca.IssueCertificateInput) { in.Validity.Value = aws.Int64(8) }), new(*types.InvalidArgsException)},
 		{"unknown template", "InvalidArgsException", "The template NoSuchTemplate/V1 is not supported.",
-			issue(func(in *acmpca.IssueCertificateInput) { in.TemplateArn = aws.String("arn:aws:acm-pca:::template/NoSuchTemplate/V1") }), new(*types.InvalidArgsException)},
+			issue(func(in *acmpca.IssueCertificateInput) {
+				in.TemplateArn = aws.String("arn:aws:acm-pca:::template/NoSuchTemplate/V1")
+			}), new(*types.InvalidArgsException)},
 		{"signing algorithm of the wrong family", "InvalidArgsException", "The signing algorithm SHA256WITHRSA does not match the algorithm family of the CA's key.",
 			issue(func(in *acmpca.IssueCertificateInput) { in.SigningAlgorithm = types.SigningAlgorithmSha256withrsa }), new(*types.InvalidArgsException)},
 		{"passthrough extension iamra cannot write", "InvalidArgsException",
