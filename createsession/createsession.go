@@ -137,7 +137,7 @@ func (s *Service) run(ctx context.Context, r *http.Request, body []byte, sourceI
 		return nil, awserr.AccessDenied(msgInvalidSignature).Because("sig.region_mismatch",
 			"the signature's credential scope names region %q but the trust anchor is in %q", v.Region, taARN.Region)
 	}
-	chain, err := trust.VerifyChain(v.Leaf, v.Chain, anchor.Trust, anchor.Revocations, now)
+	chain, err := trust.VerifyChainCached(cfg.Chains, v.Leaf, v.Chain, anchor.Trust, anchor.Revocations, now)
 	if err != nil {
 		return nil, err
 	}

@@ -166,7 +166,7 @@ func run(ctx context.Context, envFile string, kt KeyType, n, conc int, dur time.
 		KeyType: kt, Certificates: n, Concurrency: conc, Requests: res.Requests,
 		Failures: res.Requests - res.Statuses[201] + res.Errors, SessionsPerSecond: res.PerSecond,
 		P50Millis: float64(res.P50.Microseconds()) / 1000, P99Millis: float64(res.P99.Microseconds()) / 1000,
-		CryptoBoundPerSec: bound, ThroughputRatio: res.PerSecond / bound,
+		CryptoBoundPerSec: bound.PerSecond, ThroughputRatio: res.PerSecond / bound.PerSecond,
 		StoreWrites: revAfter - revBefore,
 	}
 	if res.Requests > 0 {
@@ -176,8 +176,7 @@ func run(ctx context.Context, envFile string, kt KeyType, n, conc int, dur time.
 		rep.ServerCPUSeconds = cpuAfter - cpuBefore
 		if rep.ServerCPUSeconds > 0 {
 			rep.SessionsPerCPUSec = float64(res.Statuses[201]) / rep.ServerCPUSeconds
-			cores := float64(runtimeCores())
-			rep.CryptoPerCPUSec = bound / cores
+			rep.CryptoPerCPUSec = bound.PerCPUSecond
 			rep.CPUEfficiency = rep.SessionsPerCPUSec / rep.CryptoPerCPUSec
 		}
 		rep.ServerPeakRSSMiB, _ = peakRSS(pid)

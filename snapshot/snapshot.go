@@ -38,6 +38,9 @@ type Snapshot struct {
 	anchors  map[string]*Anchor
 	profiles map[string]*rolesanywhere.Profile
 	roles    map[string]*sts.Role
+	// Chains caches verified certificate chains for this snapshot's
+	// anchors; a new snapshot starts with an empty one.
+	Chains *trust.ChainCache
 	// Problems lists records that could not be used (say, a CRL that no
 	// longer parses); they are skipped, not fatal.
 	Problems []string
@@ -72,7 +75,8 @@ func (s *Snapshot) Counts() (anchors, profiles, roles int) {
 // Empty is a snapshot with nothing in it, for start-up before the first
 // build.
 func Empty() *Snapshot {
-	return &Snapshot{anchors: map[string]*Anchor{}, profiles: map[string]*rolesanywhere.Profile{}, roles: map[string]*sts.Role{}}
+	return &Snapshot{anchors: map[string]*Anchor{}, profiles: map[string]*rolesanywhere.Profile{}, roles: map[string]*sts.Role{},
+		Chains: trust.NewChainCache(0)}
 }
 
 // Sources lets other subsystems contribute to anchors: the private CA
