@@ -251,3 +251,9 @@ func rsaCSR(t testing.TB, bits int) []byte {
 	}
 	return csrPEM(t, k, &x509.CertificateRequest{Subject: leafSubject})
 }
+
+func caCreate(usage types.CertificateAuthorityUsageMode) ca.CreateRequest {
+	return ca.CreateRequest{CertificateAuthorityType: ca.TypeRoot, UsageMode: string(usage),
+		CertificateAuthorityConfiguration: ca.Configuration{KeyAlgorithm: ca.KeyECP256, SigningAlgorithm: ca.SHA256WithECDSA,
+			Subject: ca.Subject{CommonName: "Pending"}}}
+}
