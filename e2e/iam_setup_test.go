@@ -63,7 +63,7 @@ type safeClock struct {
 	t  time.Time
 }
 
-func (c *safeClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *safeClock) Now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
 func (c *safeClock) Add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
 
 // authzPath is where the test mounts the authz endpoint.
