@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/iamra/iamra/cacli"
 	helpercli "github.com/iamra/iamra/helper/cli"
 	"github.com/iamra/iamra/loadtest"
 )
@@ -23,6 +24,7 @@ Usage:
   iamra server [--dev] [flags]     run the server (--dev: bootstrap a demo on a temporary data directory)
   iamra init [flags]               create a data directory (KEK, TLS CA and certificate, admin credentials)
   iamra helper <command> [flags]   the credential helper (same commands and flags as aws_signing_helper)
+  iamra ca <command> [flags]       the private CA: create, issue, revoke, list, crl, describe
   iamra loadtest --dev-env DIR/dev.env [--server-pid PID]   measure CreateSession throughput (docs/performance.md)
   iamra version
 
@@ -44,6 +46,8 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 		return runServer(ctx, args[2:], stdout, stderr)
 	case "init":
 		return runInit(ctx, args[2:], stdout, stderr)
+	case "ca":
+		return cacli.Main(ctx, args[2:], stdout, stderr)
 	case "loadtest":
 		return loadtest.Command(ctx, args[2:], stdout, stderr)
 	case "helper":

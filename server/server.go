@@ -23,6 +23,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/iamra/iamra/api/acmpca"
 	"github.com/iamra/iamra/api/restjson"
 	rolesanywhereapi "github.com/iamra/iamra/api/rolesanywhere"
 	"github.com/iamra/iamra/api/sessions"
@@ -34,6 +35,7 @@ import (
 	"github.com/iamra/iamra/createsession"
 	"github.com/iamra/iamra/credentials"
 	"github.com/iamra/iamra/datadir"
+	"github.com/iamra/iamra/pcasource"
 	"github.com/iamra/iamra/sigv4"
 	"github.com/iamra/iamra/snapshot"
 	"github.com/iamra/iamra/store"
@@ -81,6 +83,8 @@ type Server struct {
 	Ring     *credentials.KeyRing
 	Control  *rolesanywhereapi.Handler
 	CA       *ca.Service
+	PCA      *acmpca.Handler
+	crls     *acmpca.CRLHandler
 	metrics  *metrics
 	audit    audit.Sink
 	// auditWriter batches audit lines; Run flushes it.
@@ -155,7 +159,11 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	s.Subjects = subject.New(s.Store, cfg.Scope, subject.Options{Interval: cfg.SubjectFlush})
 	s.metrics = newMetrics(func() float64 { return float64(s.Subjects.Pending()) })
 
-	s.Snapshot, err = snapshot.NewHolder(ctx, s.Store, nil, cfg.Now, cfg.Logger)
+	// Trust anchors whose source is an iamra private CA read its
+	// certificate and current CRL from the store, so a revocation reaches
+	// them with the next snapshot.
+	pca := pcasource.New(s.CA)
+	s.Snapshot, err = snapshot.NewHolder(ctx, s.Store, pca, cfg.Now, cfg.Logger)
 	if err != nil {
 		s.Close()
 		return nil, fmt.Errorf("loading configuration: %w", err)
@@ -190,8 +198,11 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	s.Control = rolesanywhereapi.New(rolesanywhereapi.Config{
 		Store: s.Store, Scope: cfg.Scope, Now: cfg.Now, Rand: cfg.Rand,
 		ValidateAnchor: trust.ParseAnchorBundle, ParseCRL: trust.ParseCRL,
-		Audit: s.auditControl,
+		ResolvePCA: pca.ResolvePCA, Audit: s.auditSigned, Logger: cfg.Logger,
 	})
+	s.PCA = acmpca.New(acmpca.Config{Service: s.CA, Store: s.Store, Scope: cfg.Scope, Now: cfg.Now, Rand: cfg.Rand,
+		Logger: cfg.Logger, Audit: s.auditSigned})
+	s.crls = acmpca.NewCRLHandler(s.CA, cfg.Now, cfg.Logger)
 	if rev, err := s.Store.Revision(ctx); err == nil {
 		s.metrics.storeRevision.Set(float64(rev))
 	}
@@ -230,9 +241,10 @@ func (s *Server) Close() error {
 // X-Amz-X509 and X-Amz-X509-Chain fit, anything absurd does not.
 const MaxHeaderBytes = 128 << 10
 
-// maxAdminBody bounds signed API bodies: a 300,000-byte CRL in base64
-// inside JSON is about 400 KB.
-const maxAdminBody = 1 << 20
+// maxAdminBody bounds signed API bodies: the largest legal inputs are a
+// 2 MiB certificate chain in base64 inside JSON (ACM-PCA) and a profile of
+// 250 role ARNs with a 100,000-character escaped session policy.
+const maxAdminBody = 4 << 20
 
 func (s *Server) routes(sess *sessions.Handler) http.Handler {
 	mux := http.NewServeMux()
@@ -245,6 +257,10 @@ func (s *Server) routes(sess *sessions.Handler) http.Handler {
 		io.WriteString(w, "ready\n")
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{}))
+	// CRL distribution points are fetched unauthenticated, by anyone
+	// checking a certificate of an iamra CA.
+	mux.Handle("GET "+acmpca.CRLPathPrefix, s.crls)
+	mux.Handle("HEAD "+acmpca.CRLPathPrefix, s.crls)
 	signed := s.instrument(apiOf, s.signedAPIs())
 	sessionsAPI := s.instrument(func(*http.Request) string { return "createsession" }, sess)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
@@ -373,6 +389,8 @@ func (s *Server) signedAPIs() http.Handler {
 		switch res.Service {
 		case "rolesanywhere":
 			control.ServeHTTP(w, r)
+		case "acm-pca":
+			s.PCA.ServeHTTP(w, r)
 		default:
 			restjson.WriteError(w, r, awserr.New("UnknownOperationException", http.StatusBadRequest,
 				fmt.Sprintf("iamra does not serve the %q API on this endpoint.", res.Service)).Because("route.unknown_service", "credential scope service %q", res.Service))
@@ -390,9 +408,9 @@ func (s *Server) lookupAdmin(_ context.Context, accessKeyID, sessionToken string
 	return k.SecretAccessKey, nil
 }
 
-// auditControl records a control-plane write. The handler fills in the
-// event; the server adds what only it knows.
-func (s *Server) auditControl(ctx context.Context, ev rolesanywhereapi.AuditEvent) {
+// auditSigned records a write through a signed API. The handler fills in
+// the event; the server adds what only it knows.
+func (s *Server) auditSigned(ctx context.Context, ev rolesanywhereapi.AuditEvent) {
 	if ev.EventTime.IsZero() {
 		ev.EventTime = s.cfg.Now()
 	}
