@@ -163,7 +163,9 @@ func (s *Service) IssueCertificate(ctx context.Context, req IssueCertificateRequ
 	if !notAfter.After(now) {
 		return "", invalidArgs("ca.validity.past", "The certificate validity must end in the future.")
 	}
-	if a.UsageMode == UsageModeShortLived && notAfter.Sub(now) > ShortLivedMaxValidity {
+	// The cap is for what the CA issues, not for its own root certificate
+	// (self-issued with RootCACertificate/V1), which PCA lets live for years.
+	if a.UsageMode == UsageModeShortLived && !t.Root && notAfter.Sub(now) > ShortLivedMaxValidity {
 		return "", invalidArgs("ca.validity.short_lived",
 			"A CA in SHORT_LIVED_CERTIFICATE mode issues certificates valid for at most 7 days.")
 	}

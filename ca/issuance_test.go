@@ -2,6 +2,7 @@ package ca
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"net"
@@ -12,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/iamra/iamra/awserr"
 )
 
 func (h *harness) count(t testing.TB, caARN string) int {
@@ -274,5 +277,26 @@ func TestIssueFromOpenSSLCSR(t *testing.T) {
 				t.Fatalf("openssl verify: %v\n%s", err, out)
 			}
 		})
+	}
+}
+
+// Short-lived mode caps what the CA issues, not its own root certificate:
+// the AWS post issues the short-lived CA's root for years.
+func TestShortLivedRootCertificateMayBeLong(t *testing.T) {
+	h := newHarness(t)
+	ctx := context.Background()
+	arn, err := h.svc.CreateActiveRoot(ctx, CreateRequest{UsageMode: UsageModeShortLived,
+		CertificateAuthorityConfiguration: Configuration{KeyAlgorithm: KeyECP256, SigningAlgorithm: SHA256WithECDSA, Subject: Subject{CommonName: "short"}}},
+		Validity{Type: ValidityYears, Value: 10})
+	if err != nil {
+		t.Fatalf("a 10-year root for a short-lived CA: %v", err)
+	}
+	// Its end-entity certificates are still capped at 7 days.
+	key, _ := GenerateKey(KeyECP256, rand.Reader)
+	csr, _ := CreateCSR(key, pkix.Name{CommonName: "w"}, "", rand.Reader)
+	_, err = h.svc.IssueCertificate(ctx, IssueCertificateRequest{CertificateAuthorityArn: arn, Csr: csr,
+		TemplateArn: TemplateEndEntityClientAuth, Validity: Validity{Type: ValidityDays, Value: 8}})
+	if e := awserr.As(err); e.Reason != "ca.validity.short_lived" {
+		t.Fatalf("8-day end-entity certificate from a short-lived CA: %v", err)
 	}
 }

@@ -6,7 +6,6 @@ package devmode
 
 import (
 	"context"
-	"crypto"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/json"
@@ -50,6 +49,10 @@ type Info struct {
 	DemoCert       string
 	DemoKey        string
 	WorkloadCA     string
+	// CAArn is the dev workload CA, an iamra private CA.
+	CAArn string
+	// DemoCertArn is the demo certificate's ARN at the CA (for revocation).
+	DemoCertArn string
 }
 
 const roleName = "iamra-dev"
@@ -74,36 +77,47 @@ func Bootstrap(ctx context.Context, srv *server.Server, opts Options) (*Info, er
 			return nil, fmt.Errorf("%s: %w", statePath, err)
 		}
 		info.Endpoint = opts.Endpoint
+		// Short-lived: a dev server started again days later gets a fresh
+		// demo certificate.
+		if demoExpiresWithin(info.DemoCert, opts.Now(), 24*time.Hour) {
+			if err := issueDemo(ctx, srv, info, opts); err != nil {
+				return nil, err
+			}
+			if err := saveState(statePath, info); err != nil {
+				return nil, err
+			}
+		}
 		return info, writeEnv(info)
 	} else if !errors.Is(err, fs.ErrNotExist) {
 		return nil, err
 	}
-	now := opts.Now()
-
-	// The workload CA: what cert-manager, Vault PKI or AWS Private CA
-	// would be in production.
-	caKey, err := ca.GenerateKey("EC_prime256v1", opts.Rand)
+	// The workload CA is an iamra private CA in short-lived mode, the
+	// shape the AWS posts use with AWS Private CA. The trust anchor reads
+	// it live (source AWS_ACM_PCA), so revoking a certificate at the CA
+	// blocks it within seconds, with no CRL import.
+	caArn, err := srv.CA.CreateActiveRoot(ctx, ca.CreateRequest{
+		CertificateAuthorityConfiguration: ca.Configuration{KeyAlgorithm: "EC_prime256v1", SigningAlgorithm: "SHA256WITHECDSA",
+			Subject: ca.Subject{CommonName: "iamra dev workload CA", Organization: "iamra"}},
+		RevocationConfiguration: ca.RevocationConfiguration{CrlConfiguration: &ca.CrlConfiguration{Enabled: true}},
+		UsageMode:               ca.UsageModeShortLived,
+	}, ca.Validity{Type: ca.ValidityYears, Value: 1})
+	if err != nil {
+		return nil, fmt.Errorf("creating the workload CA: %w", err)
+	}
+	info.CAArn = caArn
+	caPEM, _, err := srv.CA.GetCertificateAuthorityCertificate(ctx, caArn)
 	if err != nil {
 		return nil, err
 	}
-	caCert, err := ca.NewSelfSignedRoot(pkix.Name{CommonName: "iamra dev workload CA", Organization: []string{"iamra"}},
-		caKey, now.Add(-time.Hour), now.AddDate(1, 0, 0), opts.Rand)
-	if err != nil {
-		return nil, err
-	}
-	if err := datadir.WriteSealedKey(filepath.Join(devDir, "workload-ca-key.sealed"), caKey, srv.State.KEK, "iamra/dev-workload-ca-key"); err != nil {
-		return nil, err
-	}
-	caPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caCert.Raw})
-	if err := atomicfile.WriteFile(info.WorkloadCA, caPEM, 0o644); err != nil {
+	if err := atomicfile.WriteFile(info.WorkloadCA, []byte(caPEM), 0o644); err != nil {
 		return nil, err
 	}
 
 	ta, err := srv.Control.CreateTrustAnchor(ctx, rolesanywhere.CreateTrustAnchorInput{
 		Name:    rolesanywhere.Ptr("iamra-dev"),
 		Enabled: rolesanywhere.Ptr(true),
-		Source: &rolesanywhere.SourceInput{SourceType: rolesanywhere.Ptr(rolesanywhere.SourceCertificateBundle),
-			SourceData: &rolesanywhere.SourceDataInput{X509CertificateData: rolesanywhere.Ptr(string(caPEM))}},
+		Source: &rolesanywhere.SourceInput{SourceType: rolesanywhere.Ptr(rolesanywhere.SourceACMPCA),
+			SourceData: &rolesanywhere.SourceDataInput{AcmPcaArn: rolesanywhere.Ptr(caArn)}},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("creating the trust anchor: %w", err)
@@ -125,11 +139,10 @@ func Bootstrap(ctx context.Context, srv *server.Server, opts Options) (*Info, er
 	}
 	info.ProfileArn = p.ProfileArn
 
-	if err := issueDemo(info, caCert, caKey, now, opts); err != nil {
+	if err := issueDemo(ctx, srv, info, opts); err != nil {
 		return nil, err
 	}
-	b, _ := json.MarshalIndent(info, "", "  ")
-	if err := atomicfile.WriteFile(statePath, b, 0o600); err != nil {
+	if err := saveState(statePath, info); err != nil {
 		return nil, err
 	}
 	// The CreateSession path reads the snapshot: make sure it has the new
@@ -165,20 +178,45 @@ func putRole(ctx context.Context, srv *server.Server, taArn string, opts Options
 	return role, err
 }
 
-func issueDemo(info *Info, caCert *x509.Certificate, caKey crypto.Signer, now time.Time, opts Options) error {
+func saveState(path string, info *Info) error {
+	b, _ := json.MarshalIndent(info, "", "  ")
+	return atomicfile.WriteFile(path, b, 0o600)
+}
+
+func demoExpiresWithin(path string, now time.Time, d time.Duration) bool {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return true
+	}
+	b, _ := pem.Decode(data)
+	if b == nil {
+		return true
+	}
+	c, err := x509.ParseCertificate(b.Bytes)
+	return err != nil || c.NotAfter.Before(now.Add(d))
+}
+
+// issueDemo issues the demo workload certificate from the dev CA, for a
+// key made here, the way cert-manager would: key, CSR, IssueCertificate.
+func issueDemo(ctx context.Context, srv *server.Server, info *Info, opts Options) error {
 	key, err := ca.GenerateKey("EC_prime256v1", opts.Rand)
 	if err != nil {
 		return err
 	}
-	cert, err := ca.Issue(caCert, caKey, ca.IssueRequest{
-		Template: ca.TemplateEndEntityClientAuth, PublicKey: key.Public(),
-		Subject:   pkix.Name{CommonName: "iamra-demo-workload", Organization: []string{"iamra"}, OrganizationalUnit: []string{"dev"}},
-		DNSNames:  []string{"demo.iamra.internal"},
-		NotBefore: now.Add(-time.Minute), NotAfter: now.AddDate(0, 0, 30),
-	}, opts.Rand)
+	csr, err := ca.CreateCSR(key, pkix.Name{CommonName: "iamra-demo-workload", Organization: []string{"iamra"}, OrganizationalUnit: []string{"dev"}}, "", opts.Rand)
 	if err != nil {
 		return err
 	}
+	certArn, err := srv.CA.IssueCertificate(ctx, ca.IssueCertificateRequest{CertificateAuthorityArn: info.CAArn, Csr: csr,
+		TemplateArn: ca.TemplateEndEntityClientAuth, Validity: ca.Validity{Type: ca.ValidityDays, Value: 7}})
+	if err != nil {
+		return fmt.Errorf("issuing the demo certificate: %w", err)
+	}
+	certPEM, _, err := srv.CA.GetCertificate(ctx, info.CAArn, certArn)
+	if err != nil {
+		return err
+	}
+	info.DemoCertArn = certArn
 	der, err := x509.MarshalPKCS8PrivateKey(key)
 	if err != nil {
 		return err
@@ -186,7 +224,7 @@ func issueDemo(info *Info, caCert *x509.Certificate, caKey crypto.Signer, now ti
 	if err := atomicfile.WriteFile(info.DemoKey, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
 		return err
 	}
-	return atomicfile.WriteFile(info.DemoCert, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Raw}), 0o644)
+	return atomicfile.WriteFile(info.DemoCert, []byte(certPEM), 0o644)
 }
 
 func writeEnv(info *Info) error {
@@ -203,6 +241,8 @@ func writeEnv(info *Info) error {
 		{"IAMRA_ROLE_ARN", info.RoleArn},
 		{"IAMRA_DEMO_CERT", info.DemoCert},
 		{"IAMRA_DEMO_KEY", info.DemoKey},
+		{"IAMRA_CA_ARN", info.CAArn},
+		{"IAMRA_DEMO_CERT_ARN", info.DemoCertArn},
 	} {
 		fmt.Fprintf(&b, "export %s=%s\n", kv[0], shellQuote(kv[1]))
 	}
@@ -230,6 +270,12 @@ Use the control plane with the AWS CLI (admin credentials are in the environment
 
     aws rolesanywhere list-trust-anchors --endpoint-url "$IAMRA_ENDPOINT"
     aws rolesanywhere list-subjects --endpoint-url "$IAMRA_ENDPOINT"
+
+The workload CA is an iamra private CA; revoke the demo certificate and the next
+credential request is refused within seconds (no CRL import needed):
+
+    aws acm-pca revoke-certificate --endpoint-url "$IAMRA_ENDPOINT" --certificate-authority-arn "$IAMRA_CA_ARN" \
+      --certificate-serial "$(openssl x509 -in "$IAMRA_DEMO_CERT" -noout -serial | cut -d= -f2)" --revocation-reason KEY_COMPROMISE
 
 Endpoint:      %[3]s
 Trust anchor:  %[4]s
