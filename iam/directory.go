@@ -218,10 +218,22 @@ func (d *Directory) EvaluateSession(ctx context.Context, req SessionRequest) (po
 	if err != nil {
 		return policy.Decision{Effect: policy.Deny, Explanation: err.Error()}, nil
 	}
-	return policy.EvaluateSession(policy.Request{
+	dec := policy.EvaluateSession(policy.Request{
 		Principal: pr, Action: req.Action, Resource: req.Resource,
 		Context: SessionContext(sess, &e.role, req.Now, req.Context),
-	}, e.identity, session), nil
+	}, e.identity, session)
+	if !dec.Allowed() {
+		var missing []string
+		for _, a := range sess.PolicyArns {
+			if p := s.policies[a]; p == nil {
+				missing = append(missing, a)
+			}
+		}
+		if len(missing) > 0 {
+			dec.Explanation += "; session policy ARNs not found in iamra (they grant nothing): " + strings.Join(missing, ", ")
+		}
+	}
+	return dec, nil
 }
 
 // sessionRole finds the role of a session; deny explains why there is
