@@ -76,8 +76,8 @@ func TestMembers(t *testing.T) {
 		"Tags.member.1.Key": "a", "Tags.member.1.Value": "1",
 		"Tags.member.10.Key": "j",
 		"TagKeys.member.1":   "x", "TagKeys.member.2": "y",
-		"Empty": "",
-		"ContextEntries.member.1.ContextKeyName":            "aws:SourceIp",
+		"Empty":                                  "",
+		"ContextEntries.member.1.ContextKeyName": "aws:SourceIp",
 		"ContextEntries.member.1.ContextKeyValues.member.1": "10.0.0.1",
 		"ContextEntries.member.1.ContextKeyValues.member.2": "10.0.0.2",
 	})
