@@ -149,7 +149,7 @@ func TestLifecycle(t *testing.T) {
 	if !strings.HasPrefix(scope, accessKey+"/") || !strings.HasSuffix(scope, "/eu-west-1/acm-pca/aws4_request") {
 		t.Fatalf("credential scope %s", scope)
 	}
-	short := s.ok(t, "create", "--subject", "CN=Short Lived", "--short-lived", "--validity", "7d")
+	short := s.ok(t, "create", "--subject", "CN=Short Lived", "--short-lived")
 
 	var desc struct {
 		Status                            string
@@ -242,7 +242,7 @@ func TestLifecycle(t *testing.T) {
 // Refusals: usage mistakes exit 2, server refusals exit 1 with PCA's code.
 func TestErrors(t *testing.T) {
 	s := newServer(t)
-	short := s.ok(t, "create", "--subject", "CN=Short", "--short-lived", "--validity", "7d")
+	short := s.ok(t, "create", "--subject", "CN=Short", "--short-lived")
 	dir := t.TempDir()
 	out := func(n string) string { return filepath.Join(dir, n) }
 	tests := []struct {

@@ -44,11 +44,11 @@ func TestPCAAWSCLI(t *testing.T) {
 			}
 			csr, _ := rs.cli(t, bin, "acm-pca", "get-certificate-authority-csr", "--certificate-authority-arn", caARN)["Csr"].(string)
 			write("ca.csr", csr)
-			// PCA does not apply the short-lived limit to a root's own
-			// certificate; iamra's ca package currently does, so 7 days.
+			// The short-lived limit is for issued certificates, not the
+			// root's own (as in PCA).
 			out = rs.cli(t, bin, "acm-pca", "issue-certificate", "--certificate-authority-arn", caARN,
 				"--csr", "fileb://"+file("ca.csr"), "--signing-algorithm", "SHA256WITHECDSA",
-				"--template-arn", "arn:aws:acm-pca:::template/RootCACertificate/V1", "--validity", "Value=7,Type=DAYS")
+				"--template-arn", "arn:aws:acm-pca:::template/RootCACertificate/V1", "--validity", "Value=10,Type=YEARS")
 			rootCertARN, _ := out["CertificateArn"].(string)
 			got := rs.cli(t, bin, "acm-pca", "get-certificate", "--certificate-authority-arn", caARN, "--certificate-arn", rootCertARN)
 			write("ca.pem", got["Certificate"].(string))
@@ -103,7 +103,7 @@ func TestPCAIamraCACommand(t *testing.T) {
 		}
 		return strings.TrimSpace(out.String())
 	}
-	caARN := run("create", "--subject", "CN=iamra ca e2e,O=Example", "--short-lived", "--validity", "7d")
+	caARN := run("create", "--subject", "CN=iamra ca e2e,O=Example", "--short-lived")
 	cert := filepath.Join(dir, "cert.pem")
 	run("issue", "--ca", caARN, "--subject", "CN=e2e-workload", "--validity", "12h",
 		"--cert", cert, "--key", filepath.Join(dir, "key.pem"), "--chain", filepath.Join(dir, "chain.pem"))

@@ -28,7 +28,7 @@ func TestPCAThroughServer(t *testing.T) {
 	pca := rs.pca(t)
 	day := &pcatypes.Validity{Type: pcatypes.ValidityPeriodTypeDays, Value: aws.Int64(1)}
 	caARN, caCert := pcaRoot(t, pca, "Server Root", pcatypes.CertificateAuthorityUsageModeShortLivedCertificate,
-		&pcatypes.Validity{Type: pcatypes.ValidityPeriodTypeDays, Value: aws.Int64(7)})
+		&pcatypes.Validity{Type: pcatypes.ValidityPeriodTypeYears, Value: aws.Int64(10)})
 	_, csr := pcaWorkload(t, "server-workload")
 	_, chain := pcaIssue(t, pca, caARN, csr, "EndEntityClientAuthCertificate/V1", day)
 	if !pcaParse(t, chain).Equal(caCert) {

@@ -149,12 +149,9 @@ func (h *harness) createRoot(t testing.TB, cn string, usage types.CertificateAut
 	if err != nil {
 		t.Fatal(err)
 	}
-	// PCA does not apply the short-lived limit to a root's own
-	// certificate; package ca does (reported), so such roots get 7 days.
+	// Ten years even in short-lived mode: PCA does not apply the
+	// seven-day limit to a root's own certificate.
 	validity := &types.Validity{Type: types.ValidityPeriodTypeYears, Value: aws.Int64(10)}
-	if usage == types.CertificateAuthorityUsageModeShortLivedCertificate {
-		validity = &types.Validity{Type: types.ValidityPeriodTypeDays, Value: aws.Int64(7)}
-	}
 	issued, err := h.client.IssueCertificate(ctx, &acmpca.IssueCertificateInput{
 		CertificateAuthorityArn: &caARN, Csr: []byte(*csr.Csr), SigningAlgorithm: types.SigningAlgorithmSha256withecdsa,
 		TemplateArn: aws.String("arn:aws:acm-pca:::template/RootCACertificate/V1"), Validity: validity,
