@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto"
@@ -20,6 +21,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -426,3 +428,57 @@ func freePort(t testing.TB) int {
 	defer ln.Close()
 	return ln.Addr().(*net.TCPAddr).Port
 }
+
+// serveProcess is `aws_signing_helper serve` running as its own process,
+// as a sidecar runs it.
+type serveProcess struct {
+	cmd    *exec.Cmd
+	Base   string // http://127.0.0.1:PORT
+	stderr *lockedBuffer
+	waited chan struct{}
+}
+
+var servePort = regexp.MustCompile(`Local server started on port: (\d+)`)
+
+// startServe runs the helper binary's serve with args (port 0 unless args
+// choose one) and waits until it announces its port, which it does only
+// once it holds credentials. It is stopped with SIGTERM when the test ends.
+func startServe(t testing.TB, bin string, env []string, args ...string) *serveProcess {
+	t.Helper()
+	cmd := exec.Command(bin, append([]string{"serve", "--port", "0"}, args...)...)
+	cmd.Env = env
+	pr, pw := io.Pipe()
+	p := &serveProcess{cmd: cmd, stderr: &lockedBuffer{b: &bytes.Buffer{}}, waited: make(chan struct{})}
+	cmd.Stderr = io.MultiWriter(p.stderr, pw)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		cmd.Wait()
+		pw.Close()
+		close(p.waited)
+	}()
+	t.Cleanup(func() {
+		cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-p.waited:
+		case <-time.After(10 * time.Second):
+			cmd.Process.Kill()
+			<-p.waited
+		}
+	})
+	lines := bufio.NewScanner(pr)
+	for lines.Scan() {
+		if m := servePort.FindStringSubmatch(lines.Text()); m != nil {
+			go io.Copy(io.Discard, pr)
+			p.Base = "http://127.0.0.1:" + m[1]
+			return p
+		}
+	}
+	<-p.waited
+	t.Fatalf("serve exited before listening (%v):\n%s", cmd.ProcessState, p.stderr.String())
+	return nil
+}
+
+// Stderr is what serve has logged so far.
+func (p *serveProcess) Stderr() string { return p.stderr.String() }
