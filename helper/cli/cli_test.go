@@ -15,6 +15,7 @@ import (
 	"io"
 	"log"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -405,5 +406,59 @@ func TestServeFailsFast(t *testing.T) {
 	code, _, errs := f.run(t, append([]string{"serve", "--port", "0"}, f.args()...)...)
 	if code != 1 || !strings.Contains(errs, "AccessDeniedException: Invalid signature") || strings.Contains(errs, "Local server started") {
 		t.Fatalf("exit %d: %s", code, errs)
+	}
+}
+
+// TestServeExtraRoles: one serve process, one route per role, each with
+// its own CreateSession and cache; the first role stays the default route.
+func TestServeExtraRoles(t *testing.T) {
+	f := newFixture(t, rolesclienttest.OK(time.Now().Add(time.Hour).UTC().Format(time.RFC3339)))
+	var out bytes.Buffer
+	errb := &syncBuffer{}
+	e := f.env(&out, errb)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan int, 1)
+	second := "arn:aws:iam::123456789012:role/second"
+	go func() {
+		done <- run(ctx, e, append([]string{"serve", "--port", "0", "--extra-role", second}, f.args()...))
+	}()
+	var base string
+	for base == "" {
+		select {
+		case code := <-done:
+			t.Fatalf("serve exited %d: %s", code, errb.String())
+		case <-time.After(10 * time.Millisecond):
+		}
+		if m := regexp.MustCompile(`export AWS_EC2_METADATA_SERVICE_ENDPOINT=(http://127\.0\.0\.1:\d+)/`).FindStringSubmatch(errb.String()); m != nil {
+			base = m[1]
+		}
+	}
+	for _, path := range []string{"/v1/credentials", "/creds/second"} {
+		resp, err := http.Get(base + path)
+		if err != nil || resp.StatusCode != 200 {
+			t.Fatalf("%s: %v %v", path, resp, err)
+		}
+		resp.Body.Close()
+	}
+	var roles []string
+	for _, r := range f.srv.Requests() {
+		u, _ := url.Parse(r.RequestURI)
+		roles = append(roles, u.Query().Get("roleArn"))
+	}
+	if len(roles) != 2 || roles[1] != second {
+		t.Errorf("CreateSession roles %v, want the default role then %s", roles, second)
+	}
+	cancel()
+	if code := <-done; code != 0 {
+		t.Fatalf("serve exited %d after cancel: %s", code, errb.String())
+	}
+	// Two roles with one name would share a route: refused.
+	code, _, errs := f.run(t, append([]string{"serve", "--port", "0", "--extra-role", "arn:aws:iam::123456789012:role/other/test-role"}, f.args()...)...)
+	if code != 2 || !strings.Contains(errs, "share the route") {
+		t.Fatalf("duplicate route: exit %d: %s", code, errs)
+	}
+	code, _, errs = f.run(t, append([]string{"serve", "--port", "0", "--extra-role", "not-an-arn"}, f.args()...)...)
+	if code == 0 || !strings.Contains(errs, "want ROLE_ARN or ROLE_ARN,PROFILE_ARN") {
+		t.Fatalf("bad --extra-role: exit %d: %s", code, errs)
 	}
 }

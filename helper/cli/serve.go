@@ -7,6 +7,7 @@ import (
 	"net"
 	"regexp"
 	"strconv"
+	"strings"
 
 	"github.com/iamra/iamra/arn"
 	"github.com/iamra/iamra/helper/credcache"
@@ -26,11 +27,13 @@ func serve(ctx context.Context, e *env, args []string) int {
 	hopLimit := c.fs.Int("hop-limit", credserver.DefaultHopLimit, "The IP TTL to set on responses")
 	bind := c.fs.String("bind-addr", "127.0.0.1", "iamra: address to listen on; other than loopback it requires --auth-token-file, and IMDS there --hop-limit 1")
 	tokenFile := c.fs.String("auth-token-file", "", "iamra: file holding the token the container-credentials endpoint requires in the Authorization header (re-read when it changes)")
+	var extra extraRoles
+	c.fs.Var(&extra, "extra-role", "iamra: another role to serve, as ROLE_ARN or ROLE_ARN,PROFILE_ARN (repeatable); each gets its own route, /creds/<role-name> and /role/<role-name>/latest/…, with the same certificate")
 	client, in, src, code, ok := f.start(c, args, func() error {
 		if *port < 0 || *port > 65535 {
 			return fmt.Errorf("invalid --port %d", *port)
 		}
-		return nil
+		return extra.validate()
 	})
 	if !ok {
 		return code
@@ -42,10 +45,24 @@ func serve(ctx context.Context, e *env, args []string) int {
 		level = slog.LevelDebug
 	}
 	logger := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: level}))
-	cache := credcache.New(routeName(in.RoleARN), fetcher(client, in), credcache.Options{Now: e.now, Logger: logger})
-	if _, err := cache.Get(ctx); err != nil {
-		e.log.Println(err)
-		return 1
+	// One route, cache and background refresh per role; the first is the
+	// default route, as the official helper's only one.
+	inputs := append([]rolesclient.Input{in}, extra.inputs(in)...)
+	var routes []credserver.Route
+	seen := map[string]bool{}
+	for _, ri := range inputs {
+		name := routeName(ri.RoleARN)
+		if seen[name] {
+			e.log.Printf("--extra-role: two roles would share the route %q", name)
+			return 2
+		}
+		seen[name] = true
+		cache := credcache.New(name, fetcher(client, ri), credcache.Options{Now: e.now, Logger: logger})
+		if _, err := cache.Get(ctx); err != nil {
+			e.log.Println(err)
+			return 1
+		}
+		routes = append(routes, credserver.Route{Cache: cache, RoleArn: ri.RoleARN})
 	}
 	region := in.Region
 	if region == "" {
@@ -54,7 +71,7 @@ func serve(ctx context.Context, e *env, args []string) int {
 		}
 	}
 	srv, err := credserver.New(credserver.Config{
-		Routes:        []credserver.Route{{Cache: cache, RoleArn: in.RoleARN}},
+		Routes:        routes,
 		AuthTokenFile: *tokenFile,
 		HopLimit:      *hopLimit,
 		Region:        region,
@@ -77,10 +94,15 @@ func serve(ctx context.Context, e *env, args []string) int {
 	e.log.Println("Make it available to the sdk by running:")
 	e.log.Printf("export AWS_EC2_METADATA_SERVICE_ENDPOINT=%s/", base)
 	e.log.Printf("or, for the container credentials provider: export AWS_CONTAINER_CREDENTIALS_FULL_URI=%s/v1/credentials", base)
+	for _, r := range routes[1:] {
+		e.log.Printf("role %s: %s/creds/%s (container) and %s/role/%s/ (IMDS)", r.RoleArn, base, r.Cache.Name(), base, r.Cache.Name())
+	}
 
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	go cache.Run(runCtx)
+	for _, r := range routes {
+		go r.Cache.Run(runCtx)
+	}
 	if err := srv.Serve(runCtx, ln); err != nil {
 		e.log.Println(err)
 		return 1
@@ -109,4 +131,41 @@ func routeName(roleARN string) string {
 		return a.ResourceName()
 	}
 	return "default"
+}
+
+// extraRoles collects --extra-role values.
+type extraRoles []string
+
+func (x *extraRoles) String() string     { return strings.Join(*x, " ") }
+func (x *extraRoles) Set(v string) error { *x = append(*x, v); return nil }
+
+func (x extraRoles) validate() error {
+	for _, v := range x {
+		role, profile, _ := strings.Cut(v, ",")
+		if a, err := arn.Parse(role); err != nil || a.Service != "iam" || a.ResourceType() != "role" {
+			return fmt.Errorf("--extra-role %q: want ROLE_ARN or ROLE_ARN,PROFILE_ARN", v)
+		}
+		if profile != "" {
+			if a, err := arn.Parse(profile); err != nil || a.ResourceType() != "profile" {
+				return fmt.Errorf("--extra-role %q: %q is not a profile ARN", v, profile)
+			}
+		}
+	}
+	return nil
+}
+
+// inputs derives one CreateSession input per extra role from the main one
+// (same certificate, trust anchor, duration; the profile unless given).
+func (x extraRoles) inputs(base rolesclient.Input) []rolesclient.Input {
+	var out []rolesclient.Input
+	for _, v := range x {
+		role, profile, _ := strings.Cut(v, ",")
+		in := base
+		in.RoleARN = role
+		if profile != "" {
+			in.ProfileARN = profile
+		}
+		out = append(out, in)
+	}
+	return out
 }
