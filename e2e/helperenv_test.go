@@ -28,6 +28,8 @@ import (
 	"github.com/iamra/iamra/credentials"
 	"github.com/iamra/iamra/devmode"
 	"github.com/iamra/iamra/helper/credcache"
+	"github.com/iamra/iamra/helper/credcache/credcachetest"
+	"github.com/iamra/iamra/helper/credserver"
 	"github.com/iamra/iamra/helper/keysource"
 	"github.com/iamra/iamra/helper/keysource/keysourcetest"
 	"github.com/iamra/iamra/helper/rolesclient"
@@ -365,6 +367,11 @@ func (w *helperWorld) inProcessFetcher(t testing.TB, now func() time.Time, durat
 	}
 	c := rolesclient.New(hc, rolesclient.DefaultVersion)
 	c.Now = now
+	// Retries between attempts wait at most 50 ms of wall time: the
+	// cache's own backoff, on the manual clock, is what the tests exercise.
+	c.Sleep = func(ctx context.Context, d time.Duration) error {
+		return keysource.Sleep(ctx, min(d, 50*time.Millisecond))
+	}
 	in := rolesclient.Input{TrustAnchorARN: w.TrustAnchorArn, ProfileARN: w.ProfileArn, RoleARN: w.RoleArn,
 		DurationSeconds: durationSeconds, Endpoint: w.Endpoint(), Identity: src}
 	return func(ctx context.Context) (credcache.Credentials, error) {
@@ -482,3 +489,131 @@ func startServe(t testing.TB, bin string, env []string, args ...string) *servePr
 
 // Stderr is what serve has logged so far.
 func (p *serveProcess) Stderr() string { return p.stderr.String() }
+
+// inProcessServe is `serve` assembled in-process from the pieces
+// helper/cli's serve wires (a credcache.Cache over a CreateSession fetcher,
+// credserver in front of it, the cache's Run refreshing in the background),
+// with a manual clock shared by the cache, the server endpoints, the
+// CreateSession signer and the iamra server, so that tests move time
+// instead of waiting 15 minutes for credentials to expire. The CLI offers
+// no clock or refresh-interval flag, hence this.
+type inProcessServe struct {
+	Base  string
+	Cache *credcache.Cache
+}
+
+// startInProcessServe serves the cache on a loopback port until the test
+// ends. wrap, if set, wraps the credserver handler (the test's own
+// instrumentation); otherwise credserver.Serve runs the listener itself.
+func (w *helperWorld) startInProcessServe(t testing.TB, clk *credcachetest.Clock, fetch credcache.Fetcher, wrap func(http.Handler) http.Handler) *inProcessServe {
+	t.Helper()
+	cache := credcache.New(helperRoleName, fetch, credcache.Options{Now: clk.Now, After: clk.After,
+		MinRetry: time.Second, MaxRetry: 10 * time.Second})
+	srv, err := credserver.New(credserver.Config{Routes: []credserver.Route{{Cache: cache, RoleArn: w.RoleArn}},
+		Region: "us-east-1", Now: clk.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 2)
+	go func() { cache.Run(ctx); done <- nil }()
+	if wrap == nil {
+		go func() { done <- srv.Serve(ctx, ln) }()
+	} else {
+		hs := &http.Server{Handler: wrap(srv)}
+		go func() {
+			if err := hs.Serve(ln); err != http.ErrServerClosed {
+				done <- err
+				return
+			}
+			done <- nil
+		}()
+		go func() { <-ctx.Done(); hs.Close() }()
+	}
+	t.Cleanup(func() {
+		cancel()
+		for range 2 {
+			if err := <-done; err != nil {
+				t.Errorf("in-process serve: %v", err)
+			}
+		}
+	})
+	return &inProcessServe{Base: "http://" + ln.Addr().String(), Cache: cache}
+}
+
+// containerCreds is the container endpoint's answer.
+type containerCreds struct {
+	AccessKeyId, SecretAccessKey, Token, Expiration, RoleArn string
+	// Code and Message are set on errors.
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+// getCreds asks the container endpoint at base for credentials.
+func getCreds(t testing.TB, base string) (int, containerCreds) {
+	t.Helper()
+	resp, err := http.Get(base + "/v1/credentials")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var c containerCreds
+	if err := json.NewDecoder(resp.Body).Decode(&c); err != nil {
+		t.Fatalf("GET /v1/credentials: %d, body not JSON: %v", resp.StatusCode, err)
+	}
+	return resp.StatusCode, c
+}
+
+// getIMDSCreds asks the IMDS emulation at base, the IMDSv2 way: a token,
+// then the role's credentials.
+func getIMDSCreds(t testing.TB, base string) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPut, base+"/latest/api/token", nil)
+	req.Header.Set("X-aws-ec2-metadata-token-ttl-seconds", "60")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	token, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("IMDS token: %d %s", resp.StatusCode, token)
+	}
+	req, _ = http.NewRequest(http.MethodGet, base+"/latest/meta-data/iam/security-credentials/"+helperRoleName, nil)
+	req.Header.Set("X-aws-ec2-metadata-token", string(token))
+	if resp, err = http.DefaultClient.Do(req); err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode, string(body)
+}
+
+// status is the HTTP status of GET base+path.
+func status(t testing.TB, url string) int {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// eventually polls cond until it holds, failing the test after a minute
+// of wall time (generous: this is a shared two-core machine).
+func eventually(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
