@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/iamra/iamra/credentials"
 	"github.com/iamra/iamra/rolesanywhere"
 	"github.com/iamra/iamra/store"
 	"github.com/iamra/iamra/sts"
@@ -74,6 +75,14 @@ func TestConformanceRequests(t *testing.T) {
 			}
 			if !strings.HasPrefix(out.SubjectArn, "arn:aws:rolesanywhere:us-east-1:123456789012:subject/") {
 				t.Errorf("subjectArn %q", out.SubjectArn)
+			}
+			// The token carries the whole session, sealed: no database row.
+			sess, err := credentials.Open(c.SessionToken, c.AccessKeyID, ts.Ring, now)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if sess.Issuer != confTrustAnchor || sess.RoleArn != confRole || sess.SecretAccessKey != c.SecretAccessKey || sess.SourceIdentity != tc.wantSource {
+				t.Errorf("sealed session %+v", sess)
 			}
 		})
 	}

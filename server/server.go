@@ -39,6 +39,7 @@ import (
 	"github.com/iamra/iamra/sigv4"
 	"github.com/iamra/iamra/snapshot"
 	"github.com/iamra/iamra/store"
+	"github.com/iamra/iamra/sts"
 	_ "github.com/iamra/iamra/store/sqlite" // the embedded default back-end
 	"github.com/iamra/iamra/subject"
 	"github.com/iamra/iamra/trust"
@@ -183,6 +184,13 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 			Roles: func() assumer.Roles { return s.Snapshot.Load() },
 			Ring:  s.Ring,
 			Rand:  cfg.Rand,
+			// The session remembers the trust anchor that vouched for it.
+			Issuer: func(in sts.AssumeRoleInput) string {
+				if v := in.Context["aws:SourceArn"]; len(v) > 0 {
+					return v[0]
+				}
+				return in.Principal
+			},
 		},
 		Subject: s.Subjects,
 		Now:     cfg.Now,
