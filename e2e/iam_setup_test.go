@@ -50,7 +50,7 @@ type iamServer struct {
 	*testServer
 	URL    string
 	Client *http.Client
-	Dir    *iam.Directory
+	IAMDir *iam.Directory
 	Audit  *lockedBuffer // CreateSession, IAM and STS audit records
 	now    *safeClock
 	// Role creation goes through the API; CreateSession reads the
@@ -130,7 +130,7 @@ func startIAMServer(t testing.TB) *iamServer {
 	t.Cleanup(srv.Close)
 	pool := x509.NewCertPool()
 	pool.AddCert(ts.State.CA)
-	return &iamServer{testServer: ts, URL: srv.URL, Dir: dir, Audit: auditBuf, now: clock,
+	return &iamServer{testServer: ts, URL: srv.URL, IAMDir: dir, Audit: auditBuf, now: clock,
 		Client: &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}}
 }
 
