@@ -18,6 +18,8 @@ import (
 	awssts "github.com/aws/aws-sdk-go-v2/service/sts"
 	ststypes "github.com/aws/aws-sdk-go-v2/service/sts/types"
 	smithy "github.com/aws/smithy-go"
+
+	"github.com/iamra/iamra/authz"
 )
 
 const (
@@ -152,6 +154,39 @@ func TestIAMRoleSessionLifecycle(t *testing.T) {
 	_, err = s.stsClient(app).AssumeRole(ctx, &awssts.AssumeRoleInput{RoleArn: aws.String(nodeRoleArn), RoleSessionName: aws.String("back")})
 	if code, _ := apiError(t, err); code != "AccessDenied" {
 		t.Fatalf("app → node: %v", err)
+	}
+
+	// Chaining once more carries the source identity and the transitive
+	// tag, neither of which may be changed.
+	if _, err := admin.CreateRole(ctx, &awsiam.CreateRoleInput{RoleName: aws.String("third"),
+		AssumeRolePolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"` + appRoleArn + `"},"Action":["sts:AssumeRole","sts:TagSession","sts:SetSourceIdentity"]}]}`)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := admin.PutRolePolicy(ctx, &awsiam.PutRolePolicyInput{RoleName: aws.String("app-role"), PolicyName: aws.String("sts"),
+		PolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"sts:*","Resource":"*"}]}`)}); err != nil {
+		t.Fatal(err)
+	}
+	appSTS := s.stsClient(app)
+	thirdArn := "arn:aws:iam::123456789012:role/third"
+	_, err = appSTS.AssumeRole(ctx, &awssts.AssumeRoleInput{RoleArn: aws.String(thirdArn), RoleSessionName: aws.String("t3"), SourceIdentity: aws.String("someone-else")})
+	if code, _ := apiError(t, err); code != "AccessDenied" {
+		t.Fatalf("changed source identity: %v", err)
+	}
+	_, err = appSTS.AssumeRole(ctx, &awssts.AssumeRoleInput{RoleArn: aws.String(thirdArn), RoleSessionName: aws.String("t3"),
+		Tags: []ststypes.Tag{{Key: aws.String("TEAM"), Value: aws.String("green")}}})
+	if code, _ := apiError(t, err); code != "InvalidParameterValue" {
+		t.Fatalf("overridden transitive tag: %v", err)
+	}
+	third, err := appSTS.AssumeRole(ctx, &awssts.AssumeRoleInput{RoleArn: aws.String(thirdArn), RoleSessionName: aws.String("t3")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tc := aws.Credentials{AccessKeyID: aws.ToString(third.Credentials.AccessKeyId), SecretAccessKey: aws.ToString(third.Credentials.SecretAccessKey),
+		SessionToken: aws.ToString(third.Credentials.SessionToken)}
+	if code, out, raw := s.checkAuthz(t, authz.CheckRequest{Token: s.eksToken(t, tc, "c"), ClusterID: "c"}); code != 200 ||
+		out.Principal.SourceIdentity != "CN=node-1" || len(out.Principal.Tags) != 1 || out.Principal.Tags[0] != (authz.Tag{Key: "team", Value: "blue"}) ||
+		strings.Join(out.Principal.TransitiveTagKeys, ",") != "team" || out.Principal.Issuer != "arn:aws:sts::123456789012:assumed-role/app-role/app" {
+		t.Fatalf("third session: %d %s", code, raw)
 	}
 
 	// Revoke the node role's sessions as the console does.

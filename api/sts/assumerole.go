@@ -234,8 +234,8 @@ func (h *Handler) assumeRole(r *http.Request, caller *authz.Principal, f query.F
 	if sess != nil {
 		if sess.SourceIdentity != "" {
 			if in.sourceIdentity != "" && in.sourceIdentity != sess.SourceIdentity {
-				return nil, validationError("The source identity of a role session cannot be changed once it is set.",
-					"sts.source_identity_changed", "caller %s has source identity %q, request sets %q", caller.Arn, sess.SourceIdentity, in.sourceIdentity)
+				return nil, iam.AccessDenied(fmt.Sprintf("User: %s is not authorized to perform: sts:SetSourceIdentity on resource: %s: the source identity of a role session cannot be changed once it is set", caller.Arn, in.roleArn)).
+					Because("sts.source_identity_changed", "caller %s has source identity %q, request sets %q", caller.Arn, sess.SourceIdentity, in.sourceIdentity)
 			}
 			sourceIdentity = sess.SourceIdentity
 		}
@@ -243,8 +243,8 @@ func (h *Handler) assumeRole(r *http.Request, caller *authz.Principal, f query.F
 		for _, t := range in.tags {
 			for _, c := range carried {
 				if strings.EqualFold(t.Key, c.Key) {
-					return nil, validationError("One or more session tags conflict with transitive session tags of the calling session.",
-						"sts.transitive_tag_conflict", "tag %q is a transitive tag of %s", t.Key, caller.Arn)
+					return nil, awserr.New("InvalidParameterValue", http.StatusBadRequest, "One or more session tags conflict with transitive session tags of the calling session.").
+						Because("sts.transitive_tag_conflict", "tag %q is a transitive tag of %s", t.Key, caller.Arn)
 				}
 			}
 		}
