@@ -11,7 +11,7 @@ import (
 )
 
 // reasonLiteral matches the reason codes iamra code uses ("chain.revoked").
-var reasonLiteral = regexp.MustCompile(`"((?:sig|cert|auth|route|token|input|request|tags|list|mapping|resource|anchor|crl|role|profile|chain|validation|ca|policy|iam|sts|trust)\.[a-z0-9_.]+)"`)
+var reasonLiteral = regexp.MustCompile(`"((?:sig|cert|auth|route|token|input|request|tags|list|mapping|resource|anchor|crl|role|profile|chain|validation|ca|policy|iam|sts|trust|session|authz|query)\.[a-z0-9_.]+)"`)
 
 // TestErrorCatalogue keeps docs/errors.md true: every reason code a
 // non-test Go file uses must be listed there.

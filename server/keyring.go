@@ -59,3 +59,31 @@ func putRing(tx store.Tx, state *datadir.State, ring *credentials.KeyRing, versi
 	_, err = store.Put(tx, store.KindKeyRing, keyRingID, version, sealedRing{Sealed: sealed})
 	return err
 }
+
+// saveRing stores a rotated ring (the rotator publishes it only after this
+// succeeds).
+func (s *Server) saveRing(ctx context.Context, next *credentials.KeyRing) error {
+	return s.Store.Update(ctx, func(tx store.Tx) error {
+		_, v, err := store.Get[sealedRing](tx, store.KindKeyRing, keyRingID)
+		if err != nil {
+			return err
+		}
+		return putRing(tx, s.State, next, v)
+	})
+}
+
+// reloadRing replaces the in-memory ring with the stored one, so every
+// replica opens tokens sealed with keys another replica rotated in.
+func (s *Server) reloadRing(ctx context.Context) error {
+	return s.Store.View(ctx, func(tx store.Tx) error {
+		rec, _, err := store.Get[sealedRing](tx, store.KindKeyRing, keyRingID)
+		if err != nil {
+			return err
+		}
+		plain, err := s.State.KEK.Open(rec.Sealed, []byte(adKeyRing))
+		if err != nil {
+			return err
+		}
+		return s.Ring.UnmarshalBinary(plain)
+	})
+}

@@ -16,6 +16,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -24,23 +25,28 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/iamra/iamra/api/acmpca"
+	iamapi "github.com/iamra/iamra/api/iam"
 	"github.com/iamra/iamra/api/restjson"
 	rolesanywhereapi "github.com/iamra/iamra/api/rolesanywhere"
 	"github.com/iamra/iamra/api/sessions"
+	stsapi "github.com/iamra/iamra/api/sts"
 	"github.com/iamra/iamra/arn"
 	"github.com/iamra/iamra/assumer"
 	"github.com/iamra/iamra/audit"
+	"github.com/iamra/iamra/authz"
 	"github.com/iamra/iamra/awserr"
 	"github.com/iamra/iamra/ca"
 	"github.com/iamra/iamra/createsession"
 	"github.com/iamra/iamra/credentials"
 	"github.com/iamra/iamra/datadir"
+	"github.com/iamra/iamra/iam"
+	"github.com/iamra/iamra/iam/keyrotation"
 	"github.com/iamra/iamra/pcasource"
 	"github.com/iamra/iamra/sigv4"
 	"github.com/iamra/iamra/snapshot"
 	"github.com/iamra/iamra/store"
-	"github.com/iamra/iamra/sts"
 	_ "github.com/iamra/iamra/store/sqlite" // the embedded default back-end
+	"github.com/iamra/iamra/sts"
 	"github.com/iamra/iamra/subject"
 	"github.com/iamra/iamra/trust"
 )
@@ -85,6 +91,11 @@ type Server struct {
 	Control  *rolesanywhereapi.Handler
 	CA       *ca.Service
 	PCA      *acmpca.Handler
+	IAM      *iam.Directory
+	iamAPI   *iamapi.Handler
+	stsAPI   *stsapi.Handler
+	verifier *authz.Verifier
+	rotator  *keyrotation.Rotator
 	crls     *acmpca.CRLHandler
 	metrics  *metrics
 	audit    audit.Sink
@@ -178,12 +189,31 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		s.metrics.snapshotRevision.Set(float64(snap.Revision))
 	}
 
+	// IAM: roles, policies and sessions' permissions; the trust evaluator
+	// decides every role assumption, CreateSession's included.
+	s.IAM = iam.NewDirectory(s.Store)
+	trustEval := iam.NewTrust()
+	s.verifier = authz.New(authz.Config{Ring: s.Ring, Directory: s.IAM, Now: cfg.Now, Skew: cfg.Skew,
+		Admin: func(id string) (authz.AdminKey, bool) {
+			k, ok := s.admin[id]
+			return authz.AdminKey{AccessKeyID: k.AccessKeyID, SecretAccessKey: k.SecretAccessKey, Arn: k.Arn}, ok
+		}})
+	s.rotator = &keyrotation.Rotator{Ring: s.Ring, Now: cfg.Now, Rand: cfg.Rand,
+		OnError: func(err error) { cfg.Logger.Error("session key rotation failed", "err", err) },
+		Save:    s.saveRing}
+	s.iamAPI = iamapi.New(iamapi.Config{Store: s.Store, Scope: cfg.Scope, Now: cfg.Now, Rand: cfg.Rand, Directory: s.IAM,
+		Verifier: s.verifier, Audit: s.auditSigned, Logger: cfg.Logger,
+		RotateKeys: func(ctx context.Context) (keyrotation.Result, error) { return s.rotator.Rotate(ctx) }})
+	s.stsAPI = stsapi.New(stsapi.Config{Scope: cfg.Scope, Now: cfg.Now, Rand: cfg.Rand, Ring: s.Ring, Directory: s.IAM,
+		Verifier: s.verifier, Trust: trustEval, Audit: s.auditSigned, Logger: cfg.Logger})
+
 	svc := &createsession.Service{
 		Config: s.Snapshot.Load,
 		Assumer: &assumer.Assumer{
 			Roles: func() assumer.Roles { return s.Snapshot.Load() },
 			Ring:  s.Ring,
 			Rand:  cfg.Rand,
+			Trust: trustEval,
 			// The session remembers the trust anchor that vouched for it.
 			Issuer: func(in sts.AssumeRoleInput) string {
 				if v := in.Context["aws:SourceArn"]; len(v) > 0 {
@@ -269,6 +299,9 @@ func (s *Server) routes(sess *sessions.Handler) http.Handler {
 	// checking a certificate of an iamra CA.
 	mux.Handle("GET "+acmpca.CRLPathPrefix, s.crls)
 	mux.Handle("HEAD "+acmpca.CRLPathPrefix, s.crls)
+	// The authz endpoint answers services that accept iamra credentials:
+	// who signed this request (or EKS-style token), and may it do this.
+	mux.Handle("POST "+AuthzPath, s.instrument(func(*http.Request) string { return "authz" }, s.verifier.Handler()))
 	signed := s.instrument(apiOf, s.signedAPIs())
 	sessionsAPI := s.instrument(func(*http.Request) string { return "createsession" }, sess)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
@@ -375,6 +408,17 @@ func (s *Server) signedAPIs() http.Handler {
 			restjson.WriteError(w, r, err)
 			return
 		}
+		// IAM and STS speak the Query protocol and authenticate themselves,
+		// with admin keys or session credentials, so their errors are
+		// Query-shaped and sessions may call them.
+		switch {
+		case signed && cred.Service == "iam", !signed && isQueryAction(r, "iam"):
+			s.iamAPI.ServeHTTP(w, r)
+			return
+		case signed && cred.Service == "sts", !signed && isQueryAction(r, "sts"):
+			s.stsAPI.ServeHTTP(w, r)
+			return
+		}
 		if !signed {
 			restjson.WriteError(w, r, awserr.MissingAuthenticationToken().Because("auth.unsigned", "%s %s carries no SigV4 signature", r.Method, r.URL.Path))
 			return
@@ -473,6 +517,8 @@ func (s *Server) Run(ctx context.Context, ln net.Listener, plain bool) error {
 	wg.Go(func() { s.Snapshot.Watch(bg, 5*time.Second) })
 	wg.Go(func() { s.Subjects.Run(bg) })
 	wg.Go(func() { s.watchExpiry(bg) })
+	wg.Go(func() { s.IAM.Watch(bg) })
+	wg.Go(func() { s.rotator.Run(bg) })
 	wg.Go(func() { s.auditWriter.Run(bg, auditFlushInterval) })
 	wg.Go(func() {
 		s.CA.Run(bg, caMaintenanceInterval, func(err error) { s.cfg.Logger.Error("private CA maintenance failed", "err", err) })
@@ -480,6 +526,12 @@ func (s *Server) Run(ctx context.Context, ln net.Listener, plain bool) error {
 	wg.Go(func() {
 		for c := range s.Store.Changes(bg) {
 			s.metrics.storeRevision.Set(float64(c.Revision))
+			if slices.Contains(c.Kinds, store.KindKeyRing) || len(c.Kinds) == 0 {
+				// Another replica (or the rotator) changed the key ring.
+				if err := s.reloadRing(bg); err != nil {
+					s.cfg.Logger.Error("reloading the session key ring failed", "err", err)
+				}
+			}
 		}
 	})
 
@@ -499,6 +551,26 @@ func (s *Server) Run(ctx context.Context, ln net.Listener, plain bool) error {
 		err = nil
 	}
 	return err
+}
+
+// AuthzPath is where the authz endpoint is served.
+const AuthzPath = "/iamra/authz"
+
+// isQueryAction recognises an unsigned Query-protocol call (a presigned
+// URL, or a request with no credentials at all) meant for iam or sts, so
+// it gets that API's own error shape.
+func isQueryAction(r *http.Request, service string) bool {
+	action := r.URL.Query().Get("Action")
+	if action == "" {
+		return false
+	}
+	switch service {
+	case "sts":
+		return strings.HasPrefix(action, "GetCallerIdentity") || strings.HasPrefix(action, "AssumeRole") || action == "GetSessionToken"
+	case "iam":
+		return !strings.HasPrefix(action, "GetCallerIdentity") && !strings.HasPrefix(action, "AssumeRole")
+	}
+	return false
 }
 
 // Scope is the partition, region and account of this server's ARNs.
