@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/iamra/iamra/devmode"
 	"github.com/iamra/iamra/loadtest"
 	"github.com/iamra/iamra/store"
 	"github.com/iamra/iamra/sts"
@@ -20,7 +21,8 @@ func BenchmarkCreateSessionHTTPS(b *testing.B) {
 	for _, kt := range []loadtest.KeyType{loadtest.P256, loadtest.RSA2048} {
 		b.Run(string(kt), func(b *testing.B) {
 			rs := startServer(b, time.Now())
-			role := sts.Role{Arn: "arn:aws:iam::123456789012:role/load", RoleName: "load", RoleID: "AROALOADLOADLOADLOAD1", MaxSessionDuration: 43200}
+			role := sts.Role{Arn: "arn:aws:iam::123456789012:role/load", RoleName: "load", RoleID: "AROALOADLOADLOADLOAD1", MaxSessionDuration: 43200,
+				AssumeRolePolicyDocument: devmode.TrustPolicy("arn:aws:rolesanywhere:*:*:trust-anchor/*")}
 			rs.put(b, store.KindRole, "load", role)
 			f, err := loadtest.NewFixture(kt, 256, time.Now())
 			if err != nil {
