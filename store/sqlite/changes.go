@@ -117,7 +117,7 @@ func (s *Store) Refresh(ctx context.Context) error {
 		return s.wrap("begin refresh", err)
 	}
 	defer func() { _ = sqlTx.Rollback() }()
-	t := &tx{ctx: ctx, sqlTx: sqlTx, stmts: &s.rstmts}
+	t := newTx(ctx, sqlTx, &s.rstmts, nil, false)
 	rev, err := t.revision()
 	if err != nil || rev <= last {
 		return err

@@ -4,12 +4,16 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -18,10 +22,12 @@ import (
 )
 
 // The child process of TestDurability is this test binary again, told by
-// these variables which database to write and where to start counting.
+// these variables which database to write, where to start counting, and
+// with how many goroutines.
 const (
-	envDurabilityDB    = "IAMRA_SQLITE_DURABILITY_DB"
-	envDurabilityStart = "IAMRA_SQLITE_DURABILITY_START"
+	envDurabilityDB      = "IAMRA_SQLITE_DURABILITY_DB"
+	envDurabilityStart   = "IAMRA_SQLITE_DURABILITY_START"
+	envDurabilityWorkers = "IAMRA_SQLITE_DURABILITY_WORKERS"
 )
 
 // durabilityDoc is what the writer stores for sequence number seq.
@@ -29,15 +35,25 @@ func durabilityDoc(seq int) []byte {
 	return fmt.Appendf(nil, `{"seq":%d,"pad":%q}`, seq, strings.Repeat("x", seq%200))
 }
 
+// failsOnPurpose tells which sequence numbers the writer's fn fails after
+// writing, so that failed Updates share batches with acknowledged ones.
+func failsOnPurpose(seq int) bool { return seq%10 == 7 }
+
+func seqID(seq int) string { return fmt.Sprintf("seq-%08d", seq) }
+
 // TestHelperWriter is the child side of TestDurability, not a test of its
-// own: it writes records in a loop and prints "ack N" once the Update that
-// wrote record N has returned nil.
+// own: its goroutines write records in a loop and print "ack N" once the
+// Update that wrote record N has returned nil.
 func TestHelperWriter(t *testing.T) {
 	path := os.Getenv(envDurabilityDB)
 	if path == "" {
 		t.Skip("child process of TestDurability")
 	}
 	start, err := strconv.Atoi(os.Getenv(envDurabilityStart))
+	if err != nil {
+		t.Fatal(err)
+	}
+	workers, err := strconv.Atoi(os.Getenv(envDurabilityWorkers))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,54 +64,89 @@ func TestHelperWriter(t *testing.T) {
 	// Bounded, so that an orphaned child stops by itself; the parent kills
 	// it long before.
 	deadline := time.Now().Add(60 * time.Second)
-	for seq := start; time.Now().Before(deadline); seq++ {
-		err := s.Update(context.Background(), func(tx store.Tx) error {
-			// Two records per commit: a new one, and a counter that is
-			// rewritten every time, so the WAL holds both appends and
-			// overwrites when the kill lands.
-			if _, err := tx.Put(store.Record{Kind: store.KindSubject, ID: fmt.Sprintf("seq-%08d", seq), Data: durabilityDoc(seq)}); err != nil {
-				return err
+	var next atomic.Int64
+	next.Store(int64(start))
+	boom := errors.New("fails on purpose")
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for time.Now().Before(deadline) {
+				seq := int(next.Add(1) - 1)
+				err := s.Update(context.Background(), func(tx store.Tx) error {
+					// A new record, and a counter rewritten every time, so
+					// the WAL holds both appends and overwrites when the
+					// kill lands.
+					if _, err := tx.Put(store.Record{Kind: store.KindSubject, ID: seqID(seq), Data: durabilityDoc(seq)}); err != nil {
+						return err
+					}
+					rec, err := tx.Get(store.KindSetting, "count")
+					n := 0
+					if err == nil {
+						err = json.Unmarshal(rec.Data, &n)
+					} else if errors.Is(err, store.ErrNotFound) {
+						err = nil
+					}
+					if err != nil {
+						return err
+					}
+					if _, err := tx.PutAny(store.Record{Kind: store.KindSetting, ID: "count", Data: fmt.Appendf(nil, "%d", n+1)}); err != nil {
+						return err
+					}
+					if failsOnPurpose(seq) {
+						return boom
+					}
+					return nil
+				})
+				if failsOnPurpose(seq) && err == boom {
+					continue
+				}
+				if err != nil {
+					panic(err)
+				}
+				// One write of a short line to a pipe is atomic, so lines
+				// from several goroutines do not mix.
+				fmt.Fprintf(os.Stdout, "ack %d\n", seq)
 			}
-			_, err := tx.PutAny(store.Record{Kind: store.KindSetting, ID: "last", Data: fmt.Appendf(nil, "%d", seq)})
-			return err
 		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		// os.Stdout is unbuffered: the line leaves with the write call.
-		fmt.Fprintf(os.Stdout, "ack %d\n", seq)
 	}
+	wg.Wait()
 }
 
 // TestDurability kills a writing process with SIGKILL, a few times, and
-// checks after each kill that every acknowledged Update survived and the
-// database is intact. (SIGKILL loses what the process held in memory but
-// not the kernel's page cache; synchronous=FULL, checked by TestPragmas,
-// covers the page cache on power loss.)
+// checks after each kill that every acknowledged Update survived, that no
+// failed one left anything, and that the database is intact: first with
+// one writer, then with concurrent writers whose Updates share commits.
+// (SIGKILL loses what the process held in memory but not the kernel's
+// page cache; synchronous=FULL, checked by TestPragmas, covers the page
+// cache on power loss.)
 func TestDurability(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs child processes")
 	}
-	path := filepath.Join(t.TempDir(), "iamra.db")
-	const (
-		rounds       = 3
-		acksPerRound = 200
-	)
-	next := 0
-	for round := range rounds {
-		acked := runWriter(t, path, next, acksPerRound)
-		t.Logf("round %d: %d acknowledged (seq %d..%d)", round, len(acked), acked[0], acked[len(acked)-1])
-		last := verifyDurable(t, path, acked)
-		next = last + 1
+	for _, workers := range []int{1, 16} {
+		t.Run(fmt.Sprintf("workers=%d", workers), func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "iamra.db")
+			const (
+				rounds       = 3
+				acksPerRound = 200
+			)
+			next := 0
+			for round := range rounds {
+				acked := runWriter(t, path, next, workers, acksPerRound)
+				t.Logf("round %d: %d acknowledged (seq %d..%d)", round, len(acked), slices.Min(acked), slices.Max(acked))
+				next = verifyDurable(t, path, acked) + 1
+			}
+		})
 	}
 }
 
 // runWriter starts the child writing from seq start, reads n acks, kills
 // it, and returns the acknowledged sequence numbers.
-func runWriter(t *testing.T, path string, start, n int) []int {
+func runWriter(t *testing.T, path string, start, workers, n int) []int {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperWriter$", "-test.count=1")
-	cmd.Env = append(os.Environ(), envDurabilityDB+"="+path, envDurabilityStart+"="+strconv.Itoa(start))
+	cmd.Env = append(os.Environ(), envDurabilityDB+"="+path, envDurabilityStart+"="+strconv.Itoa(start),
+		envDurabilityWorkers+"="+strconv.Itoa(workers))
 	cmd.Stderr = os.Stderr
 	out, err := cmd.StdoutPipe()
 	if err != nil {
@@ -141,9 +192,11 @@ func runWriter(t *testing.T, path string, start, n int) []int {
 	return acked
 }
 
-// verifyDurable reopens the database after a kill and checks integrity and
-// every acknowledged record. It returns the highest sequence number stored,
-// which may exceed the last ack (committed, killed before printing).
+// verifyDurable reopens the database after a kill and checks integrity,
+// every acknowledged record, and that commits were atomic: the counter
+// every Update incremented equals the records stored and the revision. It
+// returns the highest sequence number stored, which may exceed the last
+// ack (committed, killed before printing).
 func verifyDurable(t *testing.T, path string, acked []int) int {
 	t.Helper()
 	s, err := Open(t.Context(), path, Options{PollInterval: -1})
@@ -169,10 +222,11 @@ func verifyDurable(t *testing.T, path string, acked []int) int {
 		t.Fatalf("integrity_check after kill: %v", results)
 	}
 
-	var last int
+	last := -1
+	var stored, count int
 	err = s.View(t.Context(), func(tx store.Tx) error {
 		for _, seq := range acked {
-			rec, err := tx.Get(store.KindSubject, fmt.Sprintf("seq-%08d", seq))
+			rec, err := tx.Get(store.KindSubject, seqID(seq))
 			if err != nil {
 				return fmt.Errorf("acknowledged record %d lost: %w", seq, err)
 			}
@@ -180,31 +234,36 @@ func verifyDurable(t *testing.T, path string, acked []int) int {
 				return fmt.Errorf("acknowledged record %d corrupt: %s", seq, rec.Data)
 			}
 		}
-		rec, err := tx.Get(store.KindSetting, "last")
+		recs, _, err := tx.List(store.KindSubject, store.ListOptions{})
 		if err != nil {
 			return err
 		}
-		if err := json.Unmarshal(rec.Data, &last); err != nil {
+		for _, r := range recs {
+			seq, err := strconv.Atoi(strings.TrimPrefix(r.ID, "seq-"))
+			if err != nil {
+				return fmt.Errorf("unexpected record %s", r.ID)
+			}
+			if failsOnPurpose(seq) {
+				return fmt.Errorf("record %d stored by an Update that failed", seq)
+			}
+			last = max(last, seq)
+		}
+		stored = len(recs)
+		rec, err := tx.Get(store.KindSetting, "count")
+		if err != nil {
 			return err
 		}
-		if last < acked[len(acked)-1] {
-			return fmt.Errorf("counter says %d, but %d was acknowledged", last, acked[len(acked)-1])
-		}
-		// Commits are atomic: the counter's record exists too.
-		if _, err := tx.Get(store.KindSubject, fmt.Sprintf("seq-%08d", last)); err != nil {
-			return fmt.Errorf("counter at %d but its record: %w", last, err)
-		}
-		if _, err := tx.Get(store.KindSubject, fmt.Sprintf("seq-%08d", last+1)); err == nil {
-			return fmt.Errorf("record %d stored without its counter update", last+1)
-		}
-		return nil
+		return json.Unmarshal(rec.Data, &count)
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
+	if count != stored {
+		t.Fatalf("counter says %d Updates, but %d records are stored: a commit was torn", count, stored)
+	}
 	// Each Update advanced the revision once; the revision is durable too.
-	if rev, err := s.Revision(t.Context()); err != nil || rev != int64(last+1) {
-		t.Fatalf("revision = %d, %v; want %d", rev, err, last+1)
+	if rev, err := s.Revision(t.Context()); err != nil || rev != int64(stored) {
+		t.Fatalf("revision = %d, %v; want %d", rev, err, stored)
 	}
 	return last
 }

@@ -100,6 +100,9 @@ const (
 	sBumpRevision
 	sLogChange
 	sPruneChanges
+	sSavepoint
+	sRelease
+	sRollbackTo
 	nStmts
 
 	nReadStmts = sCreate
@@ -123,6 +126,11 @@ var stmtText = [nStmts]string{
 	sBumpRevision: `UPDATE meta SET value = value + 1 WHERE key = 'revision' RETURNING value`,
 	sLogChange:    `INSERT INTO changes (revision, kinds) VALUES (?, ?)`,
 	sPruneChanges: `DELETE FROM changes WHERE revision <= ?`,
+	// One Update's part of a batch (see batch.go). Members run one after
+	// another, so one name serves them all.
+	sSavepoint:  `SAVEPOINT member`,
+	sRelease:    `RELEASE member`,
+	sRollbackTo: `ROLLBACK TO member`,
 }
 
 // stmts are statements prepared once per pool, so that a batch of Puts

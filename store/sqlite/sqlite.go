@@ -34,6 +34,18 @@
 // writer. Update calls fn once. Calling Update from inside an Update's fn
 // deadlocks until ctx ends, because Updates run one at a time.
 //
+// Updates that queue up while a commit is in flight are committed
+// together (group commit): each fn runs in a SAVEPOINT of one transaction,
+// in arrival order, and one COMMIT (one fsync) makes them all durable, so
+// concurrent writers are not limited to one fsync each. An fn that fails
+// takes back only its own writes and its caller alone gets the error; a
+// failed COMMIT fails every Update of the batch; no Update returns nil
+// before its batch's COMMIT has. An fn sees the writes of the Updates
+// before it in its batch, as it would had they committed on their own; an
+// Update whose fn only read waits for the commit of what it read. Once fn
+// has returned nil, Update waits for the commit whatever its ctx says, so
+// that its answer says whether the write is durable.
+//
 // # Change notification
 //
 // Every Update that wrote something increments a revision kept in the
@@ -64,6 +76,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
@@ -222,13 +235,16 @@ type Store struct {
 	path string
 	opts Options
 
-	// writeSem admits one Update at a time; it is a channel so that waiting
-	// for it honours the caller's context.
+	// writeSem is the writer token: its holder alone uses the writer
+	// connection and open. It is a channel so that waiting for it honours
+	// the caller's context.
 	writeSem chan struct{}
-	writer   *sql.DB // exactly one connection
-	readers  *sql.DB // read-only pool
-	wstmts   stmts   // prepared on the writer
-	rstmts   stmts   // prepared on the readers
+	open     *batch       // the transaction Updates join; nil between commits
+	commits  atomic.Int64 // COMMITs made, successful or not
+	writer   *sql.DB      // exactly one connection
+	readers  *sql.DB      // read-only pool
+	wstmts   stmts        // prepared on the writer
+	rstmts   stmts        // prepared on the readers
 
 	notify notifier
 
@@ -425,7 +441,7 @@ func (s *Store) View(ctx context.Context, fn func(store.Tx) error) error {
 	// A read transaction has nothing to commit; rolling back ends the
 	// snapshot, also when fn panics.
 	defer func() { _ = sqlTx.Rollback() }()
-	t := &tx{ctx: ctx, sqlTx: sqlTx, stmts: &s.rstmts}
+	t := newTx(ctx, sqlTx, &s.rstmts, nil, false)
 	if err := runFn(t, fn); err != nil {
 		return err
 	}
@@ -433,7 +449,8 @@ func (s *Store) View(ctx context.Context, fn func(store.Tx) error) error {
 }
 
 // Update runs fn in a write transaction and commits it durably if fn
-// returns nil.
+// returns nil. Updates that arrive while another commit is in flight share
+// the next commit (see batch.go); each still succeeds or fails on its own.
 func (s *Store) Update(ctx context.Context, fn func(store.Tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -445,55 +462,27 @@ func (s *Store) Update(ctx context.Context, fn func(store.Tx) error) error {
 	case <-s.done:
 		return ErrClosed
 	}
-	defer func() { <-s.writeSem }()
 	if s.isClosed() {
+		<-s.writeSem
 		return ErrClosed
 	}
-
-	// Statements run without the caller's cancellation: once fn has
-	// finished, the commit must either happen or not, never be cut off
-	// half-way with an ambiguous answer. ctx is checked before committing.
-	wctx := context.WithoutCancel(ctx)
-	sqlTx, err := s.writer.BeginTx(wctx, nil)
+	b, err := s.joinBatch()
 	if err != nil {
-		return dbErr("begin update", err)
-	}
-	t := &tx{ctx: wctx, sqlTx: sqlTx, stmts: &s.wstmts, writable: true}
-	committed := false
-	defer func() {
-		if !committed {
-			_ = sqlTx.Rollback()
-		}
-	}()
-	if err := runFn(t, fn); err != nil {
+		<-s.writeSem
 		return err
 	}
-	if t.err != nil {
-		return t.err // fn ignored a database error; the transaction is suspect
-	}
-	if err := ctx.Err(); err != nil {
+	wait, err := s.runInBatch(ctx, b, fn) // gives the token back
+	if err != nil || !wait {
 		return err
 	}
-	if len(t.kinds) == 0 {
-		return nil // nothing written: the deferred rollback just frees the lock
-	}
-	ch, err := s.recordChange(t)
-	if err != nil {
-		return err
-	}
-	committed = true
-	if err := sqlTx.Commit(); err != nil {
-		return dbErr("commit", err)
-	}
-	// Still holding writeSem, so notifications leave in commit order.
-	s.notify.publish(ch)
-	return nil
+	return s.awaitCommit(b)
 }
 
 // recordChange advances the revision and logs the kinds t touched. The
 // returned Change also carries the kinds of commits other processes made
-// since the last notification, which the poller may not have seen yet.
-func (s *Store) recordChange(t *tx) (store.Change, error) {
+// after revision last (the previous change of the batch, or the last
+// notification), which the poller may not have seen yet.
+func (s *Store) recordChange(t *tx, last int64) (store.Change, error) {
 	kinds := t.kindList()
 	var rev int64
 	if err := t.stmt(sBumpRevision).QueryRowContext(t.ctx).Scan(&rev); err != nil {
@@ -508,7 +497,7 @@ func (s *Store) recordChange(t *tx) (store.Change, error) {
 		}
 	}
 	ch := store.Change{Revision: rev, Kinds: kinds}
-	if last := s.notify.lastPublished(); last < rev-1 {
+	if last < rev-1 {
 		more, err := t.changedKinds(last)
 		if err != nil {
 			return store.Change{}, err
@@ -524,11 +513,15 @@ func (s *Store) Changes(ctx context.Context) <-chan store.Change {
 	return s.notify.subscribe(ctx)
 }
 
-// Close stops notifications, waits for a running Update, and closes the
-// database. Closing twice returns the first result.
+// Close stops notifications, waits for a running Update and commits the
+// batch it belongs to, and closes the database. Closing twice returns the
+// first result.
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
 		s.writeSem <- struct{}{} // wait for the Update in flight
+		if b := s.open; b != nil {
+			s.commit(b) // its members are waiting for it
+		}
 		close(s.done)
 		<-s.pollDone
 		s.notify.closeAll()

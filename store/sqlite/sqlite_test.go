@@ -8,7 +8,9 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -610,4 +612,43 @@ func BenchmarkGet(b *testing.B) {
 	b.StopTimer()
 	per := b.Elapsed() / time.Duration(b.N)
 	b.ReportMetric(float64(per)/float64(bare), "x-bare-select")
+}
+
+// BenchmarkUpdateParallel has 32 goroutines each commit one small record
+// per Update, as concurrent API requests do. It reports the wall time per
+// Update as a ratio to one Update alone measured in the same run
+// ("x-serial-update"): 1 means the Updates paid a commit each; group commit
+// brings it towards 1/batch size.
+func BenchmarkUpdateParallel(b *testing.B) {
+	s := openTemp(b, Options{PollInterval: -1})
+	data := []byte(`{"serial":"00","status":"ISSUED","certificatePem":"` + strings.Repeat("A", 700) + `"}`)
+	var n atomic.Int64
+	one := func() {
+		id := fmt.Sprintf("c%09d", n.Add(1))
+		err := s.Update(context.Background(), func(tx store.Tx) error {
+			_, err := tx.Put(store.Record{Kind: store.KindCertificate, ID: id, Data: data})
+			return err
+		})
+		if err != nil {
+			panic(err)
+		}
+	}
+	const boundRounds = 20
+	start := time.Now()
+	for range boundRounds {
+		one()
+	}
+	single := time.Since(start) / boundRounds
+
+	b.SetParallelism(32 / runtime.GOMAXPROCS(0))
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			one()
+		}
+	})
+	b.StopTimer()
+	per := b.Elapsed() / time.Duration(b.N)
+	b.ReportMetric(float64(per)/float64(single), "x-serial-update")
+	b.ReportMetric(float64(single.Nanoseconds()), "serial-ns/update")
 }

@@ -28,7 +28,17 @@ type tx struct {
 	done  bool
 	err   error               // first database error, fails the transaction
 	kinds map[store.Kind]bool // kinds written
-	bound [nStmts]*sql.Stmt   // stmts bound to sqlTx, made on first use
+	// bound holds stmts bound to sqlTx, made on first use; the Updates of
+	// a batch share one sqlTx and so one set.
+	bound *[nStmts]*sql.Stmt
+}
+
+// newTx returns a Tx on sqlTx; bound is nil for a transaction of its own.
+func newTx(ctx context.Context, sqlTx *sql.Tx, st *stmts, bound *[nStmts]*sql.Stmt, writable bool) *tx {
+	if bound == nil {
+		bound = new([nStmts]*sql.Stmt)
+	}
+	return &tx{ctx: ctx, sqlTx: sqlTx, stmts: st, bound: bound, writable: writable}
 }
 
 func (t *tx) finish() {
@@ -47,6 +57,12 @@ func (t *tx) enter(write bool) error {
 	case write && !t.writable:
 		t.mu.Unlock()
 		return errReadOnly
+	case t.err != nil:
+		// SQLite may have rolled the whole transaction back; a statement
+		// now would run outside it and commit on its own.
+		err := t.err
+		t.mu.Unlock()
+		return err
 	}
 	return nil
 }
