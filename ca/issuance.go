@@ -1,6 +1,7 @@
 package ca
 
 import (
+	"bytes"
 	"context"
 	"crypto/x509"
 	"encoding/json"
@@ -139,7 +140,7 @@ func (s *Service) IssueCertificate(ctx context.Context, req IssueCertificateRequ
 	if err != nil {
 		return "", err
 	}
-	a, _, err := s.authority(ctx, req.CertificateAuthorityArn)
+	a, rawCA, err := s.authorityRecord(ctx, req.CertificateAuthorityArn)
 	if err != nil {
 		return "", err
 	}
@@ -209,21 +210,24 @@ func (s *Service) IssueCertificate(ctx context.Context, req IssueCertificateRequ
 	err = s.cfg.Store.Update(ctx, func(tx store.Tx) error {
 		existing = ""
 		// Re-check the CA inside the transaction: it may have been disabled,
-		// deleted or re-keyed since it was read.
-		rawCA, err := tx.Get(store.KindCA, a.ID)
+		// deleted or re-keyed since it was read. Unchanged bytes are the
+		// common case and need no decoding.
+		cur, err := tx.Get(store.KindCA, a.ID)
 		if err != nil {
 			return err
 		}
-		var cur struct {
-			Status string `json:"Status"`
-			Key    KeyRef `json:"Key"`
-		}
-		if err := json.Unmarshal(rawCA.Data, &cur); err != nil {
-			return err
-		}
-		if cur.Status != a.Status || keyFingerprint(cur.Key) != keyFingerprint(a.Key) {
-			a.Status = cur.Status
-			return invalidState(a, "IssueCertificate")
+		if !bytes.Equal(cur.Data, rawCA) {
+			var stored struct {
+				Status string `json:"Status"`
+				Key    KeyRef `json:"Key"`
+			}
+			if err := json.Unmarshal(cur.Data, &stored); err != nil {
+				return err
+			}
+			if stored.Status != a.Status || keyFingerprint(stored.Key) != keyFingerprint(a.Key) {
+				a.Status = stored.Status
+				return invalidState(a, "IssueCertificate")
+			}
 		}
 		if tokenID != "" {
 			tok, _, err := store.Get[idempotencyToken](tx, store.KindCertificate, tokenID)

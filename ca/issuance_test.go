@@ -11,10 +11,12 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/iamra/iamra/awserr"
+	"github.com/iamra/iamra/store"
 )
 
 func (h *harness) count(t testing.TB, caARN string) int {
@@ -298,5 +300,86 @@ func TestShortLivedRootCertificateMayBeLong(t *testing.T) {
 		TemplateArn: TemplateEndEntityClientAuth, Validity: Validity{Type: ValidityDays, Value: 8}})
 	if e := awserr.As(err); e.Reason != "ca.validity.short_lived" {
 		t.Fatalf("8-day end-entity certificate from a short-lived CA: %v", err)
+	}
+}
+
+// hookStore runs before, once, when the next Update starts: in
+// IssueCertificate that is after the CA was read and the certificate
+// signed, just before the record is written.
+type hookStore struct {
+	store.Store
+	mu     sync.Mutex
+	before func()
+}
+
+func (s *hookStore) Update(ctx context.Context, fn func(store.Tx) error) error {
+	s.mu.Lock()
+	before := s.before
+	s.before = nil
+	s.mu.Unlock()
+	if before != nil {
+		before()
+	}
+	return s.Store.Update(ctx, fn)
+}
+
+func (s *hookStore) setBefore(fn func()) {
+	s.mu.Lock()
+	s.before = fn
+	s.mu.Unlock()
+}
+
+// TestIssueRechecksCAInTransaction changes the CA between the read
+// IssueCertificate signs from and the transaction that records the
+// certificate: a CA disabled meanwhile issues nothing, a CA only tagged
+// meanwhile still issues, and what later requests read follows the stored
+// record (the decoded record is reused only while its bytes are the same).
+func TestIssueRechecksCAInTransaction(t *testing.T) {
+	h := newHarness(t)
+	hs := &hookStore{Store: h.store}
+	h.svc.cfg.Store = hs
+	ctx := context.Background()
+	caARN := h.activeRoot(t)
+	csr := csrPEM(t, mustKey(t, KeyECP256), &x509.CertificateRequest{Subject: pkix.Name{CommonName: "w"}})
+	req := IssueCertificateRequest{CertificateAuthorityArn: caARN, Csr: csr, Validity: Validity{Type: ValidityDays, Value: 1}}
+	disabled, active := StatusDisabled, StatusActive
+	setStatus := func(status *string) func() {
+		return func() {
+			if err := h.svc.UpdateCertificateAuthority(ctx, caARN, status, nil); err != nil {
+				t.Error(err)
+			}
+		}
+	}
+	if _, err := h.svc.IssueCertificate(ctx, req); err != nil {
+		t.Fatal(err)
+	}
+	before := h.count(t, caARN)
+
+	hs.setBefore(setStatus(&disabled))
+	_, err := h.svc.IssueCertificate(ctx, req)
+	wantCode(t, err, CodeInvalidState)
+	if !strings.Contains(err.Error(), "is in the DISABLED state") {
+		t.Errorf("error = %v, want the state found in the transaction", err)
+	}
+	if n := h.count(t, caARN); n != before {
+		t.Fatalf("%d certificates recorded by a CA disabled before the commit", n-before)
+	}
+	_, err = h.svc.IssueCertificate(ctx, req)
+	wantCode(t, err, CodeInvalidState)
+
+	setStatus(&active)()
+	hs.setBefore(func() {
+		if err := h.svc.TagCertificateAuthority(ctx, caARN, []Tag{{Key: "k", Value: "v"}}); err != nil {
+			t.Error(err)
+		}
+	})
+	if _, err := h.svc.IssueCertificate(ctx, req); err != nil {
+		t.Fatalf("CA tagged before the commit: %v", err)
+	}
+	if _, err := h.svc.IssueCertificate(ctx, req); err != nil {
+		t.Fatal(err)
+	}
+	if n := h.count(t, caARN); n != before+2 {
+		t.Fatalf("%d certificates recorded, want 2", n-before)
 	}
 }

@@ -1,11 +1,13 @@
 package ca
 
 import (
+	"bytes"
 	"context"
 	"crypto"
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/hex"
+	"encoding/json"
 	"encoding/pem"
 	"errors"
 	"fmt"
@@ -65,13 +67,18 @@ type Service struct {
 	delivered map[string]int64 // CRL number last given to OnCRL, by CA ARN
 }
 
-// caCache saves decrypting the key and parsing the certificate on every
-// issuance. Entries are checked against the record they came from.
+// caCache saves decrypting the key, parsing the certificate and decoding
+// the record on every issuance. Entries are checked against the record
+// they came from.
 type caCache struct {
 	keyFP   string
 	signer  crypto.Signer
 	certPEM string
 	cert    *x509.Certificate
+	// auth is rec decoded. It is shared: readers copy it and must not
+	// write through its pointers and slices.
+	rec  []byte
+	auth Authority
 }
 
 // New checks cfg and returns a Service.
@@ -526,6 +533,48 @@ func (s *Service) authority(ctx context.Context, caARN string) (Authority, int64
 	return a, v, nil
 }
 
+// authorityRecord loads a CA by ARN, like authority, and also returns the
+// stored bytes, so that a transaction can tell later whether the record
+// changed by comparing them. The record changes rarely and issuance reads
+// it every time, so the last decode is reused while the bytes are the
+// same. The Authority shares pointers and slices with the cache: read it,
+// never write through them.
+func (s *Service) authorityRecord(ctx context.Context, caARN string) (Authority, []byte, error) {
+	id, err := s.caID(caARN)
+	if err != nil {
+		return Authority{}, nil, err
+	}
+	var raw []byte
+	err = s.cfg.Store.View(ctx, func(tx store.Tx) error {
+		rec, err := tx.Get(store.KindCA, id)
+		raw = rec.Data
+		return err
+	})
+	if err != nil {
+		return Authority{}, nil, s.notFound(caARN, err)
+	}
+	s.mu.Lock()
+	c := s.cache[caARN]
+	if c != nil && bytes.Equal(c.rec, raw) {
+		a := c.auth
+		s.mu.Unlock()
+		return a, raw, nil
+	}
+	s.mu.Unlock()
+	var a Authority
+	if err := json.Unmarshal(raw, &a); err != nil {
+		return Authority{}, nil, storeError(fmt.Errorf("store: decode %s/%s: %w", store.KindCA, id, err))
+	}
+	s.mu.Lock()
+	if c = s.cache[caARN]; c == nil {
+		c = &caCache{}
+		s.cache[caARN] = c
+	}
+	c.rec, c.auth = raw, a
+	s.mu.Unlock()
+	return a, raw, nil
+}
+
 // mutate applies fn to the stored CA in one transaction.
 func (s *Service) mutate(ctx context.Context, caARN string, fn func(*Authority, store.Tx) error) error {
 	id, err := s.caID(caARN)
@@ -594,7 +643,15 @@ func (s *Service) signer(ctx context.Context, a Authority) (crypto.Signer, error
 func (s *Service) remember(caARN string, ref KeyRef, signer crypto.Signer) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.cache[caARN] = &caCache{keyFP: keyFingerprint(ref), signer: signer}
+	c := s.cache[caARN]
+	if c == nil {
+		c = &caCache{}
+		s.cache[caARN] = c
+	}
+	if fp := keyFingerprint(ref); c.keyFP != fp {
+		// A new key: the certificate cached was for the old one.
+		*c = caCache{keyFP: fp, signer: signer, rec: c.rec, auth: c.auth}
+	}
 }
 
 // certificate returns the CA's parsed certificate, cached.
