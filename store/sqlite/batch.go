@@ -13,9 +13,9 @@ const maxBatch = 128
 
 // A batch is one SQLite transaction shared by Updates that queued up for
 // the writer while another commit was in flight (group commit). Each
-// Update runs its fn inside a SAVEPOINT of the batch, so an fn that fails
-// takes back only its own writes; one COMMIT, one fsync, then makes every
-// surviving Update durable at once. The fsync dominates an Update's cost,
+// Update after the first runs its fn inside a SAVEPOINT of the batch, so
+// an fn that fails takes back only its own writes; one COMMIT, one fsync,
+// then makes every surviving Update durable at once. The fsync dominates an Update's cost,
 // so a batch of n costs about what one Update did, not n times as much.
 //
 // Only the holder of the writer token (Store.writeSem) touches the open
@@ -56,20 +56,24 @@ func (s *Store) joinBatch() (*batch, error) {
 	return b, nil
 }
 
-// runInBatch runs fn as the next member of b, inside a savepoint, and
-// gives the writer token back however fn ends (a panic included). It
-// reports whether the caller must wait for b's commit: it must if it
-// wrote, and also if it only read while earlier members' writes were
-// uncommitted, because what it read is not durable yet.
+// runInBatch runs fn as the next member of b and gives the writer token
+// back however fn ends (a panic included). It reports whether the caller
+// must wait for b's commit: it must if it wrote, and also if it only read
+// while earlier members' writes were uncommitted, because what it read is
+// not durable yet.
 func (s *Store) runInBatch(ctx context.Context, b *batch, fn func(store.Tx) error) (wait bool, err error) {
 	// Statements run without the caller's cancellation: once fn has
 	// finished, its part must either be kept or rolled back, never cut off
 	// half-way. ctx is checked after fn instead.
 	t := newTx(context.WithoutCancel(ctx), b.sqlTx, &s.wstmts, &b.bound, true)
+	// A member after writes that must survive it runs in a savepoint. The
+	// first one does not need to (saving two statements in the common
+	// batch of one): if it fails, the whole transaction goes.
+	savepoint := len(b.changes) > 0
 	kept := false
 	defer func() {
 		if !kept {
-			s.rollbackMember(t, b)
+			s.rollbackMember(t, b, savepoint)
 		}
 		if s.open == b && b.pending == 0 {
 			// Nothing awaits a commit: end the transaction now rather than
@@ -78,10 +82,12 @@ func (s *Store) runInBatch(ctx context.Context, b *batch, fn func(store.Tx) erro
 		}
 		<-s.writeSem
 	}()
-	if _, err := t.stmt(sSavepoint).ExecContext(t.ctx); err != nil {
-		err = dbErr("begin update", err)
-		s.abandon(b, err)
-		return false, err
+	if savepoint {
+		if _, err := t.stmt(sSavepoint).ExecContext(t.ctx); err != nil {
+			err = dbErr("begin update", err)
+			s.abandon(b, err)
+			return false, err
+		}
 	}
 	b.members++
 	if err := runFn(t, fn); err != nil {
@@ -99,10 +105,12 @@ func (s *Store) runInBatch(ctx context.Context, b *batch, fn func(store.Tx) erro
 			return false, err
 		}
 	}
-	if _, err := t.stmt(sRelease).ExecContext(t.ctx); err != nil {
-		err = dbErr("end update", err)
-		s.abandon(b, err)
-		return false, err
+	if savepoint {
+		if _, err := t.stmt(sRelease).ExecContext(t.ctx); err != nil {
+			err = dbErr("end update", err)
+			s.abandon(b, err)
+			return false, err
+		}
 	}
 	kept = true
 	if len(t.kinds) > 0 {
@@ -116,11 +124,16 @@ func (s *Store) runInBatch(ctx context.Context, b *batch, fn func(store.Tx) erro
 	return true, nil
 }
 
-// rollbackMember takes back what the member t did. If SQLite cannot (it
-// rolls a whole transaction back on some I/O errors), the batch is lost
-// and its pending members learn why.
-func (s *Store) rollbackMember(t *tx, b *batch) {
+// rollbackMember takes back what the member t did: its savepoint, or the
+// whole transaction if it ran without one. If SQLite cannot roll back to
+// the savepoint (it rolls a whole transaction back on some I/O errors),
+// the batch is lost and its pending members learn why.
+func (s *Store) rollbackMember(t *tx, b *batch, savepoint bool) {
 	if b.finished {
+		return
+	}
+	if !savepoint {
+		s.abandon(b, nil) // b.pending is 0: it was the first member
 		return
 	}
 	if _, err := t.stmt(sRollbackTo).ExecContext(t.ctx); err != nil {
