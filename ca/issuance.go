@@ -2,6 +2,7 @@ package ca
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/x509"
 	"encoding/json"
@@ -140,34 +141,96 @@ func (s *Service) IssueCertificate(ctx context.Context, req IssueCertificateRequ
 	if err != nil {
 		return "", err
 	}
-	a, rawCA, err := s.authorityRecord(ctx, req.CertificateAuthorityArn)
-	if err != nil {
-		return "", err
+	// The CA record is read from the store only when this process has not
+	// decoded it before: the transaction that records the certificate
+	// compares the stored bytes with the ones signed from anyway, and if
+	// they differ the issuance starts over from what it found there.
+	a, rawCA, cached := s.cachedAuthority(req.CertificateAuthorityArn)
+	if !cached {
+		if a, rawCA, err = s.authorityRecord(ctx, req.CertificateAuthorityArn); err != nil {
+			return "", err
+		}
 	}
+	for attempt := 1; ; attempt++ {
+		certARN, changed, err := s.issueFrom(ctx, req, t, csr, a, rawCA)
+		switch {
+		case changed != nil:
+			a, rawCA = changed.auth, changed.raw
+		case err == nil || !cached:
+			return certARN, err
+		default:
+			// Refused on what the cache said: decide on the stored record.
+			fresh, freshRaw, ferr := s.authorityRecord(ctx, req.CertificateAuthorityArn)
+			if ferr != nil || bytes.Equal(freshRaw, rawCA) {
+				return "", cmp.Or(ferr, err)
+			}
+			a, rawCA = fresh, freshRaw
+		}
+		cached = false
+		if attempt == maxIssueAttempts {
+			return "", pcaError(CodeConcurrentModification, "A previous update to your private CA is still ongoing.", "ca.issue.raced",
+				"%s changed during each of %d attempts to issue", a.Arn, attempt)
+		}
+	}
+}
+
+// maxIssueAttempts bounds how often IssueCertificate starts over because
+// the CA changed while it signed.
+const maxIssueAttempts = 3
+
+// errCAChanged ends the transaction of issueFrom when the CA is no longer
+// the one the certificate was signed from.
+var errCAChanged = errors.New("ca: CA changed during issuance")
+
+// storedAuthority is a CA record and its decode.
+type storedAuthority struct {
+	raw  []byte
+	auth Authority
+}
+
+// issuing is what of a CA record goes into the certificates it issues and
+// into the decision to issue at all. The rest (tags, the CRL sequence,
+// which every revocation advances) may change while a certificate is
+// signed without making it wrong.
+type issuing struct {
+	status, usageMode, signingAlgorithm, crlDistributionPoint, certificatePEM, keyFP string
+}
+
+func (s *Service) issuing(a Authority) issuing {
+	return issuing{status: a.Status, usageMode: a.UsageMode, signingAlgorithm: a.CertificateAuthorityConfiguration.SigningAlgorithm,
+		crlDistributionPoint: s.CRLDistributionPoint(a), certificatePEM: a.CertificatePEM, keyFP: keyFingerprint(a.Key)}
+}
+
+// issueFrom issues from a, the CA record decoded from rawCA. If, when the
+// certificate is to be recorded, the stored record differs from a in what
+// issuance depends on, nothing is recorded and the stored record is
+// returned as changed instead.
+func (s *Service) issueFrom(ctx context.Context, req IssueCertificateRequest, t *Template, csr *x509.CertificateRequest,
+	a Authority, rawCA []byte) (certARN string, changed *storedAuthority, err error) {
 	if err := s.canIssue(a, t); err != nil {
-		return "", err
+		return "", nil, err
 	}
 	now := s.now()
 	notAfter, err := req.Validity.Time(now, "validity")
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
 	notBefore := now.Add(-Backdate)
 	if req.ValidityNotBefore != nil {
 		if req.ValidityNotBefore.Type != ValidityAbsolute && req.ValidityNotBefore.Type != ValidityEndDate {
-			return "", invalidArgs("ca.validity.not_before_type", "ValidityNotBefore must be of type ABSOLUTE or END_DATE.")
+			return "", nil, invalidArgs("ca.validity.not_before_type", "ValidityNotBefore must be of type ABSOLUTE or END_DATE.")
 		}
 		if notBefore, err = req.ValidityNotBefore.Time(now, "validityNotBefore"); err != nil {
-			return "", err
+			return "", nil, err
 		}
 	}
 	if !notAfter.After(now) {
-		return "", invalidArgs("ca.validity.past", "The certificate validity must end in the future.")
+		return "", nil, invalidArgs("ca.validity.past", "The certificate validity must end in the future.")
 	}
 	// The cap is for what the CA issues, not for its own root certificate
 	// (self-issued with RootCACertificate/V1), which PCA lets live for years.
 	if a.UsageMode == UsageModeShortLived && !t.Root && notAfter.Sub(now) > ShortLivedMaxValidity {
-		return "", invalidArgs("ca.validity.short_lived",
+		return "", nil, invalidArgs("ca.validity.short_lived",
 			"A CA in SHORT_LIVED_CERTIFICATE mode issues certificates valid for at most 7 days.")
 	}
 	sigAlg := req.SigningAlgorithm
@@ -179,18 +242,18 @@ func (s *Service) IssueCertificate(ctx context.Context, req IssueCertificateRequ
 	if req.IdempotencyToken != "" {
 		tokenID = issueTokenID(a.ID, hashHex([]byte(req.IdempotencyToken), csr.Raw))
 		if certARN, ok, err := s.lookupToken(ctx, store.KindCertificate, tokenID, now); err != nil || ok {
-			return certARN, err
+			return certARN, nil, err
 		}
 	}
 
 	signer, err := s.signer(ctx, a)
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
 	var issuer *x509.Certificate
 	if !t.Root {
 		if issuer, err = s.certificate(a); err != nil {
-			return "", err
+			return "", nil, err
 		}
 	}
 	cert, err := Issue(issuer, signer, IssueRequest{
@@ -198,7 +261,7 @@ func (s *Service) IssueCertificate(ctx context.Context, req IssueCertificateRequ
 		CRLDistributionPoint: s.CRLDistributionPoint(a), Passthrough: req.ApiPassthrough,
 	}, s.cfg.Rand)
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
 	serial := serialHex(cert.SerialNumber)
 	rec := IssuedCertificate{
@@ -207,26 +270,25 @@ func (s *Service) IssueCertificate(ctx context.Context, req IssueCertificateRequ
 		TemplateArn: t.ARN(s.cfg.Scope.Partition), Status: CertificateIssued, CertificatePEM: encodePEM(cert),
 	}
 	var existing string
+	var stored *storedAuthority
 	err = s.cfg.Store.Update(ctx, func(tx store.Tx) error {
 		existing = ""
 		// Re-check the CA inside the transaction: it may have been disabled,
-		// deleted or re-keyed since it was read. Unchanged bytes are the
-		// common case and need no decoding.
+		// deleted, re-keyed or renewed since it was read. The certificate is
+		// recorded only if the CA would still issue it as signed. Unchanged
+		// bytes, the common case, need no decoding.
+		stored = nil
 		cur, err := tx.Get(store.KindCA, a.ID)
 		if err != nil {
 			return err
 		}
 		if !bytes.Equal(cur.Data, rawCA) {
-			var stored struct {
-				Status string `json:"Status"`
-				Key    KeyRef `json:"Key"`
+			stored = &storedAuthority{raw: bytes.Clone(cur.Data)}
+			if err := json.Unmarshal(stored.raw, &stored.auth); err != nil {
+				return fmt.Errorf("store: decode %s/%s: %w", store.KindCA, a.ID, err)
 			}
-			if err := json.Unmarshal(cur.Data, &stored); err != nil {
-				return err
-			}
-			if stored.Status != a.Status || keyFingerprint(stored.Key) != keyFingerprint(a.Key) {
-				a.Status = stored.Status
-				return invalidState(a, "IssueCertificate")
+			if s.issuing(stored.auth) != s.issuing(a) {
+				return errCAChanged
 			}
 		}
 		if tokenID != "" {
@@ -245,13 +307,21 @@ func (s *Service) IssueCertificate(ctx context.Context, req IssueCertificateRequ
 		_, err = store.Put(tx, store.KindCertificate, certID(a.ID, serial), 0, rec)
 		return err
 	})
+	if stored != nil {
+		// Whether or not it committed, the transaction read the stored
+		// record: later issuances start from it.
+		s.keepDecoded(req.CertificateAuthorityArn, stored.raw, stored.auth)
+	}
+	if errors.Is(err, errCAChanged) {
+		return "", stored, nil
+	}
 	if err != nil {
-		return "", storeError(err)
+		return "", nil, s.notFound(req.CertificateAuthorityArn, err)
 	}
 	if existing != "" {
-		return existing, nil
+		return existing, nil, nil
 	}
-	return rec.Arn, nil
+	return rec.Arn, nil, nil
 }
 
 // canIssue checks the CA's state for a template: RootCACertificate

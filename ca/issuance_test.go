@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"fmt"
 	"net"
 	"os"
 	"os/exec"
@@ -303,83 +304,172 @@ func TestShortLivedRootCertificateMayBeLong(t *testing.T) {
 	}
 }
 
-// hookStore runs before, once, when the next Update starts: in
-// IssueCertificate that is after the CA was read and the certificate
-// signed, just before the record is written.
+// hookStore runs before at the start of the next times Updates (not
+// counting the hook's own): in IssueCertificate that is after the CA was
+// read and the certificate signed, just before the record is written.
 type hookStore struct {
 	store.Store
 	mu     sync.Mutex
 	before func()
+	times  int
+	inHook bool
 }
 
 func (s *hookStore) Update(ctx context.Context, fn func(store.Tx) error) error {
 	s.mu.Lock()
+	run := s.times > 0 && !s.inHook
+	if run {
+		s.times--
+		s.inHook = true
+	}
 	before := s.before
-	s.before = nil
 	s.mu.Unlock()
-	if before != nil {
+	if run {
 		before()
+		s.mu.Lock()
+		s.inHook = false
+		s.mu.Unlock()
 	}
 	return s.Store.Update(ctx, fn)
 }
 
-func (s *hookStore) setBefore(fn func()) {
+func (s *hookStore) setBefore(times int, fn func()) {
 	s.mu.Lock()
-	s.before = fn
+	s.before, s.times = fn, times
 	s.mu.Unlock()
 }
 
-// TestIssueRechecksCAInTransaction changes the CA between the read
-// IssueCertificate signs from and the transaction that records the
-// certificate: a CA disabled meanwhile issues nothing, a CA only tagged
-// meanwhile still issues, and what later requests read follows the stored
-// record (the decoded record is reused only while its bytes are the same).
+// TestIssueRechecksCAInTransaction changes the CA between the moment
+// IssueCertificate signs and the transaction that records the
+// certificate, through this Service and through another one on the same
+// store (another process), which this Service's cache does not see: a CA
+// disabled meanwhile issues nothing, a CA changed otherwise issues from
+// its new record, and a refusal based on the cache is checked against the
+// store.
 func TestIssueRechecksCAInTransaction(t *testing.T) {
 	h := newHarness(t)
 	hs := &hookStore{Store: h.store}
 	h.svc.cfg.Store = hs
+	other, err := New(h.svc.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
 	ctx := context.Background()
 	caARN := h.activeRoot(t)
 	csr := csrPEM(t, mustKey(t, KeyECP256), &x509.CertificateRequest{Subject: pkix.Name{CommonName: "w"}})
 	req := IssueCertificateRequest{CertificateAuthorityArn: caARN, Csr: csr, Validity: Validity{Type: ValidityDays, Value: 1}}
 	disabled, active := StatusDisabled, StatusActive
-	setStatus := func(status *string) func() {
+	setStatus := func(svc *Service, status *string) func() {
 		return func() {
-			if err := h.svc.UpdateCertificateAuthority(ctx, caARN, status, nil); err != nil {
+			if err := svc.UpdateCertificateAuthority(ctx, caARN, status, nil); err != nil {
 				t.Error(err)
 			}
 		}
 	}
-	if _, err := h.svc.IssueCertificate(ctx, req); err != nil {
+	issue := func(svc *Service) error {
+		_, err := svc.IssueCertificate(ctx, req)
+		return err
+	}
+	if err := issue(h.svc); err != nil {
 		t.Fatal(err)
 	}
-	before := h.count(t, caARN)
-
-	hs.setBefore(setStatus(&disabled))
-	_, err := h.svc.IssueCertificate(ctx, req)
-	wantCode(t, err, CodeInvalidState)
-	if !strings.Contains(err.Error(), "is in the DISABLED state") {
-		t.Errorf("error = %v, want the state found in the transaction", err)
+	if err := issue(other); err != nil {
+		t.Fatal(err)
 	}
-	if n := h.count(t, caARN); n != before {
-		t.Fatalf("%d certificates recorded by a CA disabled before the commit", n-before)
+	count := h.count(t, caARN)
+	wantIssued := func(what string, n int) {
+		t.Helper()
+		if got := h.count(t, caARN); got != count+n {
+			t.Fatalf("%s: %d certificates recorded, want %d", what, got-count, n)
+		}
+		count += n
 	}
-	_, err = h.svc.IssueCertificate(ctx, req)
-	wantCode(t, err, CodeInvalidState)
+	wantDisabled := func(what string, err error) {
+		t.Helper()
+		if e := wantCode(t, err, CodeInvalidState); !strings.Contains(e.Message, "is in the DISABLED state") {
+			t.Errorf("%s: %v, want the state the store has", what, err)
+		}
+	}
 
-	setStatus(&active)()
-	hs.setBefore(func() {
-		if err := h.svc.TagCertificateAuthority(ctx, caARN, []Tag{{Key: "k", Value: "v"}}); err != nil {
+	hs.setBefore(1, setStatus(h.svc, &disabled))
+	wantDisabled("disabled before the commit", issue(h.svc))
+	wantIssued("disabled before the commit", 0)
+	wantDisabled("disabled", issue(h.svc))
+	// other still has the CA cached as ACTIVE.
+	wantDisabled("disabled, stale cache", issue(other))
+	wantIssued("disabled", 0)
+
+	setStatus(other, &active)()
+	// h.svc has it cached as DISABLED.
+	if err := issue(h.svc); err != nil {
+		t.Fatalf("re-enabled by another Service: %v", err)
+	}
+	wantIssued("re-enabled", 1)
+
+	// Tags and the CRL sequence (every revocation advances it) change
+	// nothing a certificate depends on.
+	hs.setBefore(1, func() {
+		if err := other.TagCertificateAuthority(ctx, caARN, []Tag{{Key: "k", Value: "v"}}); err != nil {
+			t.Error(err)
+		}
+		if err := other.RevokeCertificate(ctx, caARN, firstSerial(t, h, caARN), ReasonSuperseded); err != nil {
 			t.Error(err)
 		}
 	})
-	if _, err := h.svc.IssueCertificate(ctx, req); err != nil {
-		t.Fatalf("CA tagged before the commit: %v", err)
+	if err := issue(h.svc); err != nil {
+		t.Fatalf("CA tagged and CRL re-signed before the commit: %v", err)
 	}
-	if _, err := h.svc.IssueCertificate(ctx, req); err != nil {
+	wantIssued("tagged", 1)
+
+	// A new CRL distribution point must be in the certificate.
+	cname := func(n int) *RevocationConfiguration {
+		return &RevocationConfiguration{CrlConfiguration: &CrlConfiguration{Enabled: true, CustomCname: fmt.Sprintf("crl%d.example.com", n)}}
+	}
+	hs.setBefore(1, func() {
+		if err := other.UpdateCertificateAuthority(ctx, caARN, nil, cname(1)); err != nil {
+			t.Error(err)
+		}
+	})
+	certARN, err := h.svc.IssueCertificate(ctx, req)
+	if err != nil {
+		t.Fatalf("CRL configuration changed before the commit: %v", err)
+	}
+	wantIssued("CRL configuration changed", 1)
+	certPEM, _, err := h.svc.GetCertificate(ctx, caARN, certARN)
+	if err != nil {
 		t.Fatal(err)
 	}
-	if n := h.count(t, caARN); n != before+2 {
-		t.Fatalf("%d certificates recorded, want 2", n-before)
+	if dp := pemCert(t, certPEM).CRLDistributionPoints; len(dp) != 1 || !strings.HasPrefix(dp[0], "http://crl1.example.com/") {
+		t.Fatalf("certificate's CRL distribution points %q, want the new one", dp)
 	}
+
+	n := 1
+	hs.setBefore(maxIssueAttempts, func() {
+		n++
+		if err := other.UpdateCertificateAuthority(ctx, caARN, nil, cname(n)); err != nil {
+			t.Error(err)
+		}
+	})
+	wantCode(t, issue(h.svc), CodeConcurrentModification)
+	wantIssued("changed at every attempt", 0)
+	if err := issue(h.svc); err != nil {
+		t.Fatal(err)
+	}
+	wantIssued("after the changes", 1)
+}
+
+// firstSerial is the serial of the CA's first certificate not revoked.
+func firstSerial(t *testing.T, h *harness, caARN string) string {
+	t.Helper()
+	certs, _, err := h.svc.ListCertificates(context.Background(), caARN, "", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range certs {
+		if c.Status == CertificateIssued && c.CertificateAuthorityArn == caARN && !strings.Contains(c.TemplateArn, "RootCA") {
+			return c.Serial
+		}
+	}
+	t.Fatal("no certificate to revoke")
+	return ""
 }

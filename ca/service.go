@@ -553,26 +553,51 @@ func (s *Service) authorityRecord(ctx context.Context, caARN string) (Authority,
 	if err != nil {
 		return Authority{}, nil, s.notFound(caARN, err)
 	}
+	a, err := s.decodeAuthority(caARN, id, raw)
+	return a, raw, err
+}
+
+// decodeAuthority decodes raw, the stored record of the CA caARN, reusing
+// and keeping the cache's decode (see authorityRecord).
+func (s *Service) decodeAuthority(caARN, id string, raw []byte) (Authority, error) {
 	s.mu.Lock()
 	c := s.cache[caARN]
 	if c != nil && bytes.Equal(c.rec, raw) {
 		a := c.auth
 		s.mu.Unlock()
-		return a, raw, nil
+		return a, nil
 	}
 	s.mu.Unlock()
 	var a Authority
 	if err := json.Unmarshal(raw, &a); err != nil {
-		return Authority{}, nil, storeError(fmt.Errorf("store: decode %s/%s: %w", store.KindCA, id, err))
+		return Authority{}, storeError(fmt.Errorf("store: decode %s/%s: %w", store.KindCA, id, err))
 	}
+	s.keepDecoded(caARN, raw, a)
+	return a, nil
+}
+
+// keepDecoded caches a, the decode of raw, as the CA's record.
+func (s *Service) keepDecoded(caARN string, raw []byte, a Authority) {
 	s.mu.Lock()
-	if c = s.cache[caARN]; c == nil {
+	defer s.mu.Unlock()
+	c := s.cache[caARN]
+	if c == nil {
 		c = &caCache{}
 		s.cache[caARN] = c
 	}
 	c.rec, c.auth = raw, a
-	s.mu.Unlock()
-	return a, raw, nil
+}
+
+// cachedAuthority returns the CA record last decoded for caARN, without
+// reading the store: it may be stale, for callers that check it against
+// the store before they act on it.
+func (s *Service) cachedAuthority(caARN string) (Authority, []byte, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if c := s.cache[caARN]; c != nil && c.rec != nil {
+		return c.auth, c.rec, true
+	}
+	return Authority{}, nil, false
 }
 
 // mutate applies fn to the stored CA in one transaction.
