@@ -113,7 +113,7 @@ func TestConformanceRejections(t *testing.T) {
 			wantStatus: 403, wantError: "AccessDeniedException: Invalid signature", wantReason: "sig.bad_signature"},
 		{name: "host port changed", mutate: func(r *http.Request, ts *testServer) { r.Host = "127.0.0.1:18451" },
 			wantStatus: 403, wantError: "AccessDeniedException: Invalid signature", wantReason: "sig.bad_signature"},
-		{name: "clock six minutes ahead", mutate: func(r *http.Request, ts *testServer) { ts.clock.t = ts.clock.t.Add(6 * time.Minute) },
+		{name: "clock six minutes ahead", mutate: func(r *http.Request, ts *testServer) { ts.clock.Add(6 * time.Minute) },
 			wantStatus: 403, wantError: "AccessDeniedException: Invalid signature", wantReason: "sig.skew"},
 		{name: "serial changed", mutate: func(r *http.Request, ts *testServer) {
 			r.Header.Set("Authorization", strings.Replace(r.Header.Get("Authorization"), "Credential=81985529216486895/", "Credential=81985529216486896/", 1))
@@ -126,7 +126,7 @@ func TestConformanceRejections(t *testing.T) {
 			modify(ts, store.KindTrustAnchor, confTrustAnchorID, func(ta *rolesanywhere.TrustAnchor) { ta.Enabled = false })
 		}, wantStatus: 403, wantError: "AccessDeniedException: Specified Trust Anchor wasn't found.", wantReason: "anchor.disabled"},
 		{name: "trust anchor holds another CA", mutate: func(r *http.Request, ts *testServer) {
-			other := trusttest.New(t, nil, ts.clock.t).Root("Other CA")
+			other := trusttest.New(t, nil, ts.clock.Now()).Root("Other CA")
 			modify(ts, store.KindTrustAnchor, confTrustAnchorID, func(ta *rolesanywhere.TrustAnchor) {
 				ta.Source.SourceData.X509CertificateData = other.PEM()
 			})

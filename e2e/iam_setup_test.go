@@ -1,20 +1,16 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -25,102 +21,34 @@ import (
 	awssts "github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/google/uuid"
 
-	iamapi "github.com/iamra/iamra/api/iam"
-	"github.com/iamra/iamra/api/restjson"
-	"github.com/iamra/iamra/api/sessions"
-	stsapi "github.com/iamra/iamra/api/sts"
-	"github.com/iamra/iamra/assumer"
 	"github.com/iamra/iamra/audit"
-	"github.com/iamra/iamra/authz"
-	"github.com/iamra/iamra/createsession"
 	"github.com/iamra/iamra/iam"
 	"github.com/iamra/iamra/rolesanywhere"
-	"github.com/iamra/iamra/sigv4"
+	"github.com/iamra/iamra/server"
 	"github.com/iamra/iamra/sigv4x509"
 	"github.com/iamra/iamra/store"
 	"github.com/iamra/iamra/trust/trusttest"
 )
 
-// iamServer is an iamra server with the IAM and STS APIs, the authz
-// endpoint and CreateSession with trust-policy evaluation, wired the way
-// the server is to wire them (see the iam/sts work's report): until
-// server.New routes them, the test mounts the handlers itself in front of
-// a testServer's store, snapshot and key ring.
+// iamServer is the real server (its root handler: CreateSession, IAM, STS,
+// the authz endpoint, trust-policy evaluation) over TLS, on a clock the
+// tests move.
 type iamServer struct {
 	*testServer
 	URL    string
 	Client *http.Client
 	IAMDir *iam.Directory
-	Audit  *lockedBuffer // CreateSession, IAM and STS audit records
+	Audit  *lockedBuffer // the server's audit log (flushed by auditEvents)
 	now    *safeClock
-	// Role creation goes through the API; CreateSession reads the
-	// snapshot, which the test rebuilds (the server's Watch does it).
 }
 
-// safeClock is a clock tests may move while handlers read it.
-type safeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *safeClock) Now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *safeClock) Add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
-
-// authzPath is where the test mounts the authz endpoint.
-const authzPath = "/iamra/authz"
+// authzPath is where the server serves the authz endpoint.
+const authzPath = server.AuthzPath
 
 func startIAMServer(t testing.TB) *iamServer {
 	t.Helper()
-	now := time.Now().UTC().Truncate(time.Second)
-	ts := newServer(t, now)
-	clock := &safeClock{t: now}
-	auditBuf := &lockedBuffer{b: &bytes.Buffer{}}
-	aw := audit.NewWriter(auditBuf)
-	record := func(_ context.Context, ev audit.Event) { aw.Record(ev) }
-	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-
-	dir := iam.NewDirectory(ts.Store)
-	admin := map[string]authz.AdminKey{}
-	for _, k := range ts.State.AdminKeys {
-		admin[k.AccessKeyID] = authz.AdminKey{AccessKeyID: k.AccessKeyID, SecretAccessKey: k.SecretAccessKey, Arn: k.Arn}
-	}
-	verifier := authz.New(authz.Config{Ring: ts.Ring, Directory: dir, Now: clock.Now,
-		Admin: func(id string) (authz.AdminKey, bool) { k, ok := admin[id]; return k, ok }})
-	trustEval := iam.NewTrust()
-	iamH := iamapi.New(iamapi.Config{Store: ts.Store, Scope: testScope, Now: clock.Now, Rand: rand.Reader,
-		Directory: dir, Verifier: verifier, Audit: record, Logger: logger})
-	stsH := stsapi.New(stsapi.Config{Scope: testScope, Now: clock.Now, Rand: rand.Reader, Ring: ts.Ring,
-		Directory: dir, Verifier: verifier, Trust: trustEval, Audit: record, Logger: logger})
-	sess := &sessions.Handler{
-		Service: &createsession.Service{
-			Config: ts.Snapshot.Load,
-			Assumer: &assumer.Assumer{Roles: func() assumer.Roles { return ts.Snapshot.Load() }, Ring: ts.Ring, Rand: rand.Reader,
-				Trust: trustEval},
-			Subject: ts.Subjects, Now: clock.Now, Skew: 5 * time.Minute,
-		},
-		Audit: aw, Log: logger, Region: testScope.Region, Account: testScope.AccountID, Now: clock.Now,
-	}
-	mux := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		r = restjson.EnsureRequestID(w, r, uuid.NewString)
-		switch {
-		case r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/sessions") && r.Header.Get("X-Amz-X509") != "":
-			sess.ServeHTTP(w, r)
-			return
-		case r.URL.Path == authzPath:
-			verifier.Handler().ServeHTTP(w, r)
-			return
-		}
-		cred, _, _ := sigv4.ParseRequest(r)
-		switch cred.Service {
-		case "iam":
-			iamH.ServeHTTP(w, r)
-		case "sts":
-			stsH.ServeHTTP(w, r)
-		default:
-			ts.Handler().ServeHTTP(w, r)
-		}
-	})
-	srv := httptest.NewUnstartedServer(mux)
+	ts := newServer(t, time.Now().UTC().Truncate(time.Second))
+	srv := httptest.NewUnstartedServer(ts.Handler())
 	tc, err := ts.TLSConfig()
 	if err != nil {
 		t.Fatal(err)
@@ -130,7 +58,7 @@ func startIAMServer(t testing.TB) *iamServer {
 	t.Cleanup(srv.Close)
 	pool := x509.NewCertPool()
 	pool.AddCert(ts.State.CA)
-	return &iamServer{testServer: ts, URL: srv.URL, IAMDir: dir, Audit: auditBuf, now: clock,
+	return &iamServer{testServer: ts, URL: srv.URL, IAMDir: ts.IAM, Audit: ts.audit, now: ts.clock,
 		Client: &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}}
 }
 
@@ -233,6 +161,7 @@ func (s *iamServer) createSession(t testing.TB, f *pkiFixture, cn, roleArn, sess
 // auditEvents parses the audit lines.
 func (s *iamServer) auditEvents(t testing.TB) []audit.Event {
 	t.Helper()
+	s.FlushAudit()
 	var out []audit.Event
 	for _, line := range strings.Split(strings.TrimSpace(s.Audit.String()), "\n") {
 		if line == "" {

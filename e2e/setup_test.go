@@ -36,20 +36,25 @@ func conformanceDir(t testing.TB) string {
 	return d
 }
 
-// clock is a settable clock for the server under test.
-type clock struct{ t time.Time }
+// safeClock is the server's clock in tests: tests move it while the
+// server's goroutines read it.
+type safeClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
 
-func (c *clock) Now() time.Time { return c.t }
+func (c *safeClock) Now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *safeClock) Add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
 
 type testServer struct {
 	*server.Server
 	audit *lockedBuffer
-	clock *clock
+	clock *safeClock
 }
 
 func newServer(t testing.TB, now time.Time) *testServer {
 	t.Helper()
-	c := &clock{t: now}
+	c := &safeClock{t: now}
 	auditBuf := &lockedBuffer{b: &bytes.Buffer{}}
 	srv, err := server.New(context.Background(), server.Config{
 		DataDir: t.TempDir(), Scope: testScope, Now: c.Now, Rand: rand.Reader,
@@ -117,7 +122,7 @@ func (ts *testServer) seedConformance(t testing.TB, acceptRoleSessionName bool) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	now := rolesanywhere.NewTime(ts.clock.t)
+	now := rolesanywhere.NewTime(ts.clock.Now())
 	ts.put(t, store.KindTrustAnchor, confTrustAnchorID, rolesanywhere.TrustAnchor{
 		TrustAnchorID: confTrustAnchorID, TrustAnchorArn: confTrustAnchor, Name: "conformance", Enabled: true,
 		Source:    rolesanywhere.Source{SourceType: rolesanywhere.SourceCertificateBundle, SourceData: rolesanywhere.SourceData{X509CertificateData: string(caPEM)}},
