@@ -44,7 +44,10 @@
 // before it in its batch, as it would had they committed on their own; an
 // Update whose fn only read waits for the commit of what it read. Once fn
 // has returned nil, Update waits for the commit whatever its ctx says, so
-// that its answer says whether the write is durable.
+// that its answer says whether the write is durable; the commit comes once
+// the Updates queued ahead of it have run their fns. So an fn must not wait
+// for another goroutine's Update to return: that Update may be waiting for
+// the commit of the batch this fn is part of.
 //
 // # Change notification
 //
