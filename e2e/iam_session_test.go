@@ -272,7 +272,12 @@ func TestSTSAuthenticationErrors(t *testing.T) {
 		t.Fatalf("%d %s", status, body)
 	}
 	wrongSecret := good
-	wrongSecret.SecretAccessKey = "x" + good.SecretAccessKey[1:]
+	// A different first character, whatever the secret starts with.
+	first := "x"
+	if good.SecretAccessKey[0] == 'x' {
+		first = "y"
+	}
+	wrongSecret.SecretAccessKey = first + good.SecretAccessKey[1:]
 	badToken := good
 	badToken.SessionToken = good.SessionToken[:40] + strings.Repeat("A", len(good.SessionToken)-44) + good.SessionToken[len(good.SessionToken)-4:]
 	unknownAdmin := aws.Credentials{AccessKeyID: "AKIAUNKNOWNUNKNOWN00", SecretAccessKey: "secret"}
