@@ -15,6 +15,7 @@ func keyOptions(e *env, certificate, privateKey, intermediates, selector, passwo
 	o := keysource.Options{
 		Certificate: certificate, PrivateKey: privateKey, Intermediates: intermediates,
 		Password: password, PKCS11Lib: pkcs11Lib, ReusePIN: reusePIN, UseLatestExpiring: latest, Sleep: e.sleep,
+		TPMDevice: e.getenv("TPM_DEVICE"),
 	}
 	if password == "" {
 		o.Prompt = e.prompt // the official helper asks on /dev/tty
@@ -41,6 +42,7 @@ func (f *credFlags) session(e *env) (*rolesclient.Client, rolesclient.Input, key
 	if err != nil {
 		return nil, rolesclient.Input{}, nil, err
 	}
+	ko.TPMKeyPassword, ko.NoTPMKeyPassword = f.tpmKeyPassword, f.noTPMKeyPassword
 	hc, err := rolesclient.NewHTTPClient(rolesclient.TransportOptions{NoVerifySSL: f.noVerifySSL, CABundle: e.getenv("AWS_CA_BUNDLE")})
 	if err != nil {
 		return nil, rolesclient.Input{}, nil, err

@@ -77,8 +77,8 @@ func signString(ctx context.Context, e *env, args []string) int {
 	latest := fs.Bool("use-latest-expiring-certificate", false, "If multiple certificates match a given certificate selector, the one that expires the latest will be chosen")
 	pkcs11Lib := fs.String("pkcs11-lib", "", "Library for smart card / cryptographic device (default: p11-kit-proxy.so)")
 	reusePIN := fs.Bool("reuse-pin", false, "Use the CKU_USER PIN as the CKU_CONTEXT_SPECIFIC PIN for private key objects, when they are first used to sign")
-	fs.String("tpm-key-password", "", "Password for TPM key, if applicable")
-	fs.Bool("no-tpm-key-password", false, "Required if the TPM key has no password and a handle is used to refer to the key")
+	tpmKeyPassword := fs.String("tpm-key-password", "", "Password for TPM key, if applicable")
+	noTPMKeyPassword := fs.Bool("no-tpm-key-password", false, "Required if the TPM key has no password and a handle is used to refer to the key")
 	format := &enumFlag{allowed: []string{"json", "text", "bin"}, value: "json"}
 	digest := &enumFlag{allowed: []string{"SHA256", "SHA384", "SHA512"}, value: "SHA256"}
 	fs.Var(format, "format", "Output format. One of json, text, and bin")
@@ -102,6 +102,7 @@ func signString(ctx context.Context, e *env, args []string) int {
 		e.log.Println(err)
 		return 1
 	}
+	ko.TPMKeyPassword, ko.NoTPMKeyPassword = *tpmKeyPassword, *noTPMKeyPassword
 	src, err := keysource.Open(ko)
 	if err != nil {
 		e.log.Println(err)

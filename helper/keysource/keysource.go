@@ -15,8 +15,9 @@
 //
 // Sources: PEM files (certificate with optional chain, PKCS#1, SEC1, PKCS#8,
 // encrypted PKCS#8 with PBES2, legacy OpenSSL-encrypted PEM, ML-DSA PKCS#8),
-// combined key+chain PEM files, DER certificates, PKCS#12 files, and PKCS#11
-// tokens addressed by RFC 7512 URIs (cgo builds only).
+// combined key+chain PEM files, DER certificates, PKCS#12 files, PKCS#11
+// tokens addressed by RFC 7512 URIs (cgo builds only), and TPM 2.0 keys
+// (TSS2 PRIVATE KEY files and persistent handles).
 package keysource
 
 import (
@@ -80,6 +81,15 @@ type Options struct {
 	// UseLatestExpiring is --use-latest-expiring-certificate.
 	UseLatestExpiring bool
 
+	// TPMKeyPassword is --tpm-key-password, the TPM key's userAuth.
+	TPMKeyPassword string
+	// NoTPMKeyPassword is --no-tpm-key-password: the TPM key has no
+	// password (needed for handles, whose public area cannot say so).
+	NoTPMKeyPassword bool
+	// TPMDevice is TPM_DEVICE: a TPM character device, a swtpm Unix
+	// socket, or "swtpm:host=H,port=P"; empty tries DefaultTPMDevices.
+	TPMDevice string
+
 	// Sleep waits between retries of a torn snapshot; nil uses a timer.
 	Sleep func(ctx context.Context, d time.Duration) error
 }
@@ -89,15 +99,17 @@ type Options struct {
 var ErrKeyMismatch = errors.New("private key does not match the certificate's public key")
 
 // Open validates opts and returns a Source. Files are not read until Load,
-// except that a PKCS#11 module is loaded and its token opened.
+// except that a PKCS#11 module is loaded and its token opened, and that the
+// key file is looked at to tell TPM keys from others (and the TPM opened).
 func Open(opts Options) (Source, error) {
 	if opts.Sleep == nil {
 		opts.Sleep = Sleep
 	}
 	isURI := func(s string) bool { return strings.HasPrefix(s, "pkcs11:") }
 	switch {
-	case strings.HasPrefix(opts.PrivateKey, "handle:"):
-		return nil, errors.New("TPM 2.0 key handles are not supported by iamra's helper yet; use a PKCS#11 token or a file key")
+	case strings.HasPrefix(opts.PrivateKey, "handle:") || holdsTPMKey(opts.PrivateKey) ||
+		(opts.PrivateKey == "" && holdsTPMKey(opts.Certificate)):
+		return openTPM(opts)
 	case isURI(opts.Certificate) || isURI(opts.PrivateKey) || opts.Selector != nil:
 		return openPKCS11(opts)
 	case opts.Certificate == "" && opts.PrivateKey == "":

@@ -59,7 +59,9 @@ func parseFile(name string, data, password []byte) (bundle, error) {
 			}
 			b.key = k
 		case "TSS2 PRIVATE KEY":
-			return bundle{}, permanent{fmt.Errorf("%s: TPM 2.0 keys (TSS2 PRIVATE KEY) are not supported by iamra's helper yet; use a PKCS#11 token or a file key", name)}
+			// The TPM source takes these blocks out before parsing; here one
+			// appeared in a file that was not a TPM key file at start-up.
+			return bundle{}, permanent{fmt.Errorf("%s: unexpected TPM 2.0 key (TSS2 PRIVATE KEY); TPM keys are used when --private-key (or --certificate without --private-key) holds one at start-up", name)}
 		default:
 			// "EC PARAMETERS" (openssl ecparam -genkey), "TRUSTED CERTIFICATE"
 			// and friends carry nothing we sign with.
