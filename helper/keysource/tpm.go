@@ -328,10 +328,14 @@ func holdsTPMKey(path string) bool {
 // several roles would fail or hang.
 type tpmConn struct {
 	device string
-	mu     sync.Mutex // one command at a time
-	t      transport.TPMCloser
-	refs   int
-	broken bool // a transport error happened; objects loaded through it are gone
+	// loading is held across CreatePrimary, Load and FlushContext: a TPM
+	// without a resource manager has about three object slots, which two
+	// sources loading at once would overrun.
+	loading sync.Mutex
+	mu      sync.Mutex // one command at a time
+	t       transport.TPMCloser
+	refs    int
+	broken  bool // a transport error happened; objects loaded through it are gone
 }
 
 var tpmConns = struct {
@@ -339,14 +343,17 @@ var tpmConns = struct {
 	m map[string]*tpmConn
 }{m: map[string]*tpmConn{}}
 
+func (c *tpmConn) isBroken() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.broken
+}
+
 func acquireTPM(device string) (*tpmConn, error) {
 	tpmConns.Lock()
 	defer tpmConns.Unlock()
 	if c := tpmConns.m[device]; c != nil {
-		c.mu.Lock()
-		broken := c.broken
-		c.mu.Unlock()
-		if !broken {
+		if !c.isBroken() {
 			c.refs++
 			return c, nil
 		}
@@ -547,6 +554,8 @@ func flush(c *tpmConn, h tpm2.TPMHandle) {
 // loadTSS2 loads a key file's key under its parent and returns the
 // transient handle and name.
 func loadTSS2(c *tpmConn, k *tss2Key) (tpm2.TPMHandle, tpm2.TPM2BName, error) {
+	c.loading.Lock()
+	defer c.loading.Unlock()
 	load := func(parent tpm2.AuthHandle) (*tpm2.LoadResponse, error) {
 		return tpmRun(c, tpm2.Load{ParentHandle: parent,
 			InPrivate: tpm2.TPM2BPrivate{Buffer: k.privBlob},
@@ -682,18 +691,18 @@ func (s *tpmSource) Load(ctx context.Context) (*Identity, error) {
 	if s.closed {
 		return nil, errClosed
 	}
+	if s.conn == nil || s.conn.isBroken() {
+		if err := s.reconnect(); err != nil {
+			return nil, err
+		}
+	}
 	id, err := s.loadRetrying(ctx)
 	if errors.Is(err, errTPMBroken) {
 		// The TPM (or the swtpm) went away and maybe came back: reconnect
 		// once and load the key again.
-		s.key = nil
-		releaseTPM(s.conn)
-		s.conn = nil
-		c, cerr := acquireTPM(s.opts.TPMDevice)
-		if cerr != nil {
+		if cerr := s.reconnect(); cerr != nil {
 			return nil, fmt.Errorf("%v; reconnecting: %w", err, cerr)
 		}
-		s.conn = c
 		id, err = s.loadRetrying(ctx)
 	}
 	if errors.Is(err, ErrTPMKeyPasswordNeeded) && s.opts.Prompt != nil {
@@ -707,6 +716,22 @@ func (s *tpmSource) Load(ctx context.Context) (*Identity, error) {
 		}
 	}
 	return id, err
+}
+
+// reconnect replaces a broken connection; objects loaded through it are
+// gone with it.
+func (s *tpmSource) reconnect() error {
+	s.key = nil
+	if s.conn != nil {
+		releaseTPM(s.conn)
+		s.conn = nil
+	}
+	c, err := acquireTPM(s.opts.TPMDevice)
+	if err != nil {
+		return err
+	}
+	s.conn = c
+	return nil
 }
 
 func (s *tpmSource) loadRetrying(ctx context.Context) (*Identity, error) {
@@ -816,7 +841,16 @@ func (s *tpmSource) persistentKey() (*tpmKey, error) {
 // previous one) when the file changed.
 func (s *tpmSource) fileKey(name string, der []byte) (*tpmKey, error) {
 	if s.key != nil && s.key.conn == s.conn && bytes.Equal(s.key.blob, der) {
-		return s.key, nil
+		// Still loaded? A TPM without a resource manager forgets transient
+		// objects when it restarts, and may reuse the handle.
+		rp, err := tpmRun(s.conn, tpm2.ReadPublic{ObjectHandle: s.key.handle})
+		switch {
+		case errors.Is(err, errTPMBroken):
+			return nil, err
+		case err == nil && bytes.Equal(rp.Name.Buffer, s.key.name.Buffer):
+			return s.key, nil
+		}
+		s.key = nil // not ours to flush any more
 	}
 	k, err := parseTSS2Key(der)
 	if err != nil {

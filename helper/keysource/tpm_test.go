@@ -738,3 +738,80 @@ func readPublicPEM(t *testing.T, path string) crypto.PublicKey {
 	}
 	return pub
 }
+
+// TestTPMReconnect restarts the TPM under a source: the next Load
+// reconnects and loads the key again, and a signer from before the restart
+// fails cleanly.
+func TestTPMReconnect(t *testing.T) {
+	f := newTPMFixture(t)
+	ctx := context.Background()
+	k := f.tpm.CreateKey(t, tpmtest.KeySpec{Alg: "ecc256"})
+	h := f.tpm.CreateKey(t, tpmtest.KeySpec{Alg: "ecc384"})
+	f.tpm.Persist(t, h, 0x81000001)
+	cert, key := f.files(t, "file", k.Public, k.TSS2(true))
+	hcert, _ := f.files(t, "handle", h.Public, nil)
+	fileSrc := f.open(t, Options{Certificate: cert, PrivateKey: key})
+	handleSrc := f.open(t, Options{Certificate: hcert, PrivateKey: "handle:0x81000001", NoTPMKeyPassword: true})
+	var old []*Identity
+	for _, src := range []Source{fileSrc, handleSrc} {
+		id, err := src.Load(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		old = append(old, id)
+	}
+
+	f.tpm.Restart(t)
+
+	if _, err := old[0].Signer.Sign(rand.Reader, make([]byte, 32), crypto.SHA256); err == nil || !errors.Is(err, errTPMBroken) {
+		t.Errorf("signer from before the restart: %v", err)
+	}
+	for i, src := range []Source{fileSrc, handleSrc} {
+		id, err := src.Load(ctx)
+		if err != nil {
+			t.Fatalf("Load after restart: %v", err)
+		}
+		checkIdentity(t, id, []crypto.PublicKey{k.Public, h.Public}[i])
+	}
+}
+
+// TestTPMConcurrent loads and signs from several goroutines and two
+// sources sharing the one swtpm connection, as serve does with several
+// roles.
+func TestTPMConcurrent(t *testing.T) {
+	f := newTPMFixture(t)
+	k1 := f.tpm.CreateKey(t, tpmtest.KeySpec{Alg: "ecc256"})
+	k2 := f.tpm.CreateKey(t, tpmtest.KeySpec{Alg: "ecc256", Password: "pw"})
+	c1, key1 := f.files(t, "one", k1.Public, k1.TSS2(true))
+	c2, key2 := f.files(t, "two", k2.Public, k2.TSS2(false))
+	srcs := []Source{f.open(t, Options{Certificate: c1, PrivateKey: key1}), f.open(t, Options{Certificate: c2, PrivateKey: key2, TPMKeyPassword: "pw"})}
+	errs := make(chan error, 16)
+	for i := range 16 {
+		go func() {
+			src := srcs[i%2]
+			for range 5 {
+				id, err := src.Load(context.Background())
+				if err != nil {
+					errs <- err
+					return
+				}
+				digest := sha512.Sum512_256([]byte{byte(i)})
+				sig, err := id.Signer.Sign(rand.Reader, digest[:], crypto.SHA256)
+				if err != nil {
+					errs <- err
+					return
+				}
+				if !ecdsa.VerifyASN1(id.Signer.Public().(*ecdsa.PublicKey), digest[:], sig) {
+					errs <- errors.New("signature does not verify")
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range 16 {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+}

@@ -22,6 +22,7 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -41,6 +42,8 @@ type SWTPM struct {
 	// Dir is the TPM's state directory, and a scratch directory.
 	Dir  string
 	port int
+	bin  string
+	stop func()
 }
 
 // Start runs swtpm on two free loopback ports (commands on P, control on
@@ -52,42 +55,52 @@ func Start(t testing.TB) *SWTPM {
 	if err != nil {
 		t.Skip("swtpm is not installed (Debian: apt-get install swtpm swtpm-tools); skipping TPM 2.0 tests")
 	}
-	dir := t.TempDir()
+	s := &SWTPM{Dir: t.TempDir(), bin: bin}
 	var last error
 	for range 5 { // a port picked free may be taken before swtpm binds it
-		port, err := freePortPair()
-		if err != nil {
+		if s.port, err = freePortPair(); err != nil {
 			t.Fatal(err)
 		}
-		s, err := start(t, bin, dir, port)
-		if err == nil {
+		if last = s.start(t); last == nil {
+			s.Device = fmt.Sprintf("swtpm:host=127.0.0.1,port=%d", s.port)
+			s.TCTI = s.Device
 			return s
 		}
-		last = err
 	}
 	t.Fatalf("starting swtpm: %v", last)
 	return nil
 }
 
-func start(t testing.TB, bin, dir string, port int) (*SWTPM, error) {
-	cmd := exec.Command(bin, "socket", "--tpm2",
-		"--server", "type=tcp,bindaddr=127.0.0.1,port="+strconv.Itoa(port),
-		"--ctrl", "type=tcp,bindaddr=127.0.0.1,port="+strconv.Itoa(port+1),
-		"--tpmstate", "dir="+dir, "--flags", "not-need-init,startup-clear",
-		"--log", "file="+dir+"/swtpm.log")
+// Restart stops the swtpm and starts it again on the same ports and state,
+// as a reboot of the TPM would: persistent objects stay, transient ones
+// and connections are gone.
+func (s *SWTPM) Restart(t testing.TB) {
+	t.Helper()
+	s.stop()
+	if err := s.start(t); err != nil {
+		t.Fatalf("restarting swtpm: %v", err)
+	}
+}
+
+func (s *SWTPM) start(t testing.TB) error {
+	cmd := exec.Command(s.bin, "socket", "--tpm2",
+		"--server", "type=tcp,bindaddr=127.0.0.1,port="+strconv.Itoa(s.port),
+		"--ctrl", "type=tcp,bindaddr=127.0.0.1,port="+strconv.Itoa(s.port+1),
+		"--tpmstate", "dir="+s.Dir, "--flags", "not-need-init,startup-clear",
+		"--log", "file="+s.Dir+"/swtpm.log")
 	out := &strings.Builder{}
 	cmd.Stdout, cmd.Stderr = out, out
 	cmd.SysProcAttr = dieWithParent() // a test binary killed by -timeout leaves no swtpm behind
 	if err := cmd.Start(); err != nil {
-		return nil, err
+		return err
 	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+	exited := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(exited) }()
+	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(s.port))
 	for {
 		select {
-		case err := <-exited:
-			return nil, fmt.Errorf("swtpm exited (%v): %s", err, out)
+		case <-exited:
+			return fmt.Errorf("swtpm exited: %s", out)
 		default:
 		}
 		c, err := net.Dial("tcp", addr)
@@ -97,17 +110,20 @@ func start(t testing.TB, bin, dir string, port int) (*SWTPM, error) {
 		}
 		time.Sleep(20 * time.Millisecond) // waiting for start-up, not timing anything
 	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(os.Interrupt)
-		select {
-		case <-exited:
-		case <-time.After(10 * time.Second):
-			_ = cmd.Process.Kill()
-			<-exited
-		}
-	})
-	dev := fmt.Sprintf("swtpm:host=127.0.0.1,port=%d", port)
-	return &SWTPM{Device: dev, TCTI: dev, Dir: dir, port: port}, nil
+	var once sync.Once
+	s.stop = func() {
+		once.Do(func() {
+			_ = cmd.Process.Signal(os.Interrupt)
+			select {
+			case <-exited:
+			case <-time.After(10 * time.Second):
+				_ = cmd.Process.Kill()
+				<-exited
+			}
+		})
+	}
+	t.Cleanup(s.stop)
+	return nil
 }
 
 // freePortPair finds P with P and P+1 free on 127.0.0.1.
