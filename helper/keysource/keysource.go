@@ -87,7 +87,8 @@ type Options struct {
 	// password (needed for handles, whose public area cannot say so).
 	NoTPMKeyPassword bool
 	// TPMDevice is TPM_DEVICE: a TPM character device, a swtpm Unix
-	// socket, or "swtpm:host=H,port=P"; empty tries DefaultTPMDevices.
+	// socket, or "swtpm:host=H,port=P"; empty tries /dev/tpmrm0, then
+	// /dev/tpm0.
 	TPMDevice string
 
 	// Sleep waits between retries of a torn snapshot; nil uses a timer.

@@ -40,10 +40,10 @@ import (
 // tss2PEMType is the PEM label of a TPMKey.
 const tss2PEMType = "TSS2 PRIVATE KEY"
 
-// DefaultTPMDevices are tried in order when Options.TPMDevice is empty:
+// defaultTPMDevices are tried in order when Options.TPMDevice is empty:
 // the kernel's resource manager first, since it lets several processes
 // share the TPM and flushes what a killed process left loaded.
-var DefaultTPMDevices = []string{"/dev/tpmrm0", "/dev/tpm0"}
+func defaultTPMDevices() []string { return []string{"/dev/tpmrm0", "/dev/tpm0"} }
 
 // OIDs of draft-bottomley-tpm2-keys; only loadable keys are signing keys.
 var (
@@ -412,7 +412,7 @@ var errTPMBroken = errors.New("lost the connection to the TPM")
 func openTPMDevice(spec string) (transport.TPMCloser, error) {
 	if spec == "" {
 		var errs []string
-		for _, d := range DefaultTPMDevices {
+		for _, d := range defaultTPMDevices() {
 			t, err := openTPMPath(d)
 			if err == nil {
 				return t, nil

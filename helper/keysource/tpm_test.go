@@ -14,6 +14,8 @@ import (
 	"encoding/binary"
 	"encoding/pem"
 	"errors"
+	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -814,4 +816,43 @@ func TestTPMConcurrent(t *testing.T) {
 			t.Error(err)
 		}
 	}
+}
+
+// TestTPMUnixSocket reaches the TPM through a Unix socket path in
+// TPM_DEVICE, as the official helper allows (swtpm --server type=unixio);
+// here the socket is a loopback proxy to the test's swtpm.
+func TestTPMUnixSocket(t *testing.T) {
+	f := newTPMFixture(t)
+	k := f.tpm.CreateKey(t, tpmtest.KeySpec{Alg: "ecc256"})
+	cert, key := f.files(t, "unix", k.Public, k.TSS2(true))
+	sock := filepath.Join(t.TempDir(), "tpm.sock")
+	l, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	go func() {
+		c, err := l.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		up, err := net.Dial("tcp", f.tpm.Addr())
+		if err != nil {
+			return
+		}
+		defer up.Close()
+		go io.Copy(up, c)
+		io.Copy(c, up)
+	}()
+	src, err := Open(Options{Certificate: cert, PrivateKey: key, TPMDevice: sock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	id, err := src.Load(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkIdentity(t, id, k.Public)
 }

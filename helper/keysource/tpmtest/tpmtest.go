@@ -144,11 +144,14 @@ func freePortPair() (int, error) {
 	return 0, errors.New("no two adjacent free ports on 127.0.0.1")
 }
 
+// Addr is the loopback address of the TPM command channel.
+func (s *SWTPM) Addr() string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(s.port)) }
+
 // Conn is a raw connection to the TPM for setting it up. Close it before
 // the code under test connects.
 func (s *SWTPM) Conn(t testing.TB) transport.TPMCloser {
 	t.Helper()
-	c, err := net.Dial("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(s.port)))
+	c, err := net.Dial("tcp", s.Addr())
 	if err != nil {
 		t.Fatal(err)
 	}
