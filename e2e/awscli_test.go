@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+
 	"github.com/iamra/iamra/trust/trusttest"
 )
 
@@ -36,20 +38,24 @@ func awsCLIs(t *testing.T) map[string]string {
 	return out
 }
 
-// cli runs an AWS CLI against the server with the admin key, a clean
-// environment and the server's CA bundle.
-func (rs *runningServer) cli(t *testing.T, bin string, args ...string) map[string]any {
+// runAWSCLI runs an AWS CLI with credentials c, a clean environment (plus
+// env), the server's CA bundle and, unless env overrides the endpoint,
+// --endpoint-url endpoint; it returns the JSON output.
+func runAWSCLI(t *testing.T, bin, endpoint, caBundle string, c aws.Credentials, env []string, args ...string) map[string]any {
 	t.Helper()
-	k := rs.State.AdminKeys[0]
 	home := t.TempDir()
-	cmd := exec.Command(bin, append(args, "--endpoint-url", rs.Endpoint, "--output", "json")...)
-	cmd.Env = []string{
+	full := append(args, "--output", "json")
+	if len(env) == 0 {
+		full = append(full, "--endpoint-url", endpoint)
+	}
+	cmd := exec.Command(bin, full...)
+	cmd.Env = append([]string{
 		"PATH=" + os.Getenv("PATH"), "HOME=" + home,
-		"AWS_ACCESS_KEY_ID=" + k.AccessKeyID, "AWS_SECRET_ACCESS_KEY=" + k.SecretAccessKey,
-		"AWS_DEFAULT_REGION=us-east-1", "AWS_CA_BUNDLE=" + rs.Dir.CABundle(),
+		"AWS_ACCESS_KEY_ID=" + c.AccessKeyID, "AWS_SECRET_ACCESS_KEY=" + c.SecretAccessKey, "AWS_SESSION_TOKEN=" + c.SessionToken,
+		"AWS_DEFAULT_REGION=us-east-1", "AWS_CA_BUNDLE=" + caBundle,
 		"AWS_CONFIG_FILE=" + filepath.Join(home, "none"), "AWS_SHARED_CREDENTIALS_FILE=" + filepath.Join(home, "none"),
 		"AWS_PAGER=", "AWS_EC2_METADATA_DISABLED=true",
-	}
+	}, env...)
 	if pyenv := os.Getenv("PYENV_ROOT"); pyenv != "" {
 		cmd.Env = append(cmd.Env, "PYENV_ROOT="+pyenv)
 	}
@@ -65,6 +71,13 @@ func (rs *runningServer) cli(t *testing.T, bin string, args ...string) map[strin
 		}
 	}
 	return out
+}
+
+// cli runs an AWS CLI against the server with the admin key.
+func (rs *runningServer) cli(t *testing.T, bin string, args ...string) map[string]any {
+	t.Helper()
+	k := rs.State.AdminKeys[0]
+	return runAWSCLI(t, bin, rs.Endpoint, rs.Dir.CABundle(), aws.Credentials{AccessKeyID: k.AccessKeyID, SecretAccessKey: k.SecretAccessKey}, nil, args...)
 }
 
 func dig(v any, path ...string) any {

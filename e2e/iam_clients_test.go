@@ -308,34 +308,7 @@ func TestEKSTokenAtAuthzEndpoint(t *testing.T) {
 // awsCLI runs an AWS CLI with the given credentials against the server.
 func (s *iamServer) awsCLI(t *testing.T, bin string, c aws.Credentials, env []string, args ...string) map[string]any {
 	t.Helper()
-	home := t.TempDir()
-	full := append(args, "--output", "json")
-	if len(env) == 0 {
-		full = append(full, "--endpoint-url", s.URL)
-	}
-	cmd := exec.Command(bin, full...)
-	cmd.Env = append([]string{
-		"PATH=" + os.Getenv("PATH"), "HOME=" + home,
-		"AWS_ACCESS_KEY_ID=" + c.AccessKeyID, "AWS_SECRET_ACCESS_KEY=" + c.SecretAccessKey, "AWS_SESSION_TOKEN=" + c.SessionToken,
-		"AWS_DEFAULT_REGION=us-east-1", "AWS_CA_BUNDLE=" + s.Dir.CABundle(),
-		"AWS_CONFIG_FILE=" + filepath.Join(home, "none"), "AWS_SHARED_CREDENTIALS_FILE=" + filepath.Join(home, "none"),
-		"AWS_PAGER=", "AWS_EC2_METADATA_DISABLED=true",
-	}, env...)
-	if pyenv := os.Getenv("PYENV_ROOT"); pyenv != "" {
-		cmd.Env = append(cmd.Env, "PYENV_ROOT="+pyenv)
-	}
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("%s %v: %v\n%s", bin, args, err, stderr.String())
-	}
-	out := map[string]any{}
-	if stdout.Len() > 0 {
-		if err := json.Unmarshal(stdout.Bytes(), &out); err != nil {
-			t.Fatalf("%s %v: output %q: %v", bin, args, stdout.String(), err)
-		}
-	}
-	return out
+	return runAWSCLI(t, bin, s.URL, s.Dir.CABundle(), c, env, args...)
 }
 
 // AWS CLI v1 and v2 manage roles and use CreateSession credentials with

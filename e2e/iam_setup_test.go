@@ -21,7 +21,6 @@ import (
 	awssts "github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/google/uuid"
 
-	"github.com/iamra/iamra/audit"
 	"github.com/iamra/iamra/iam"
 	"github.com/iamra/iamra/rolesanywhere"
 	"github.com/iamra/iamra/server"
@@ -156,22 +155,4 @@ func (s *iamServer) createSession(t testing.TB, f *pkiFixture, cn, roleArn, sess
 	}
 	c := out.CredentialSet[0].Credentials
 	return aws.Credentials{AccessKeyID: c.AccessKeyID, SecretAccessKey: c.SecretAccessKey, SessionToken: c.SessionToken}, resp.StatusCode, ""
-}
-
-// auditEvents parses the audit lines.
-func (s *iamServer) auditEvents(t testing.TB) []audit.Event {
-	t.Helper()
-	s.FlushAudit()
-	var out []audit.Event
-	for _, line := range strings.Split(strings.TrimSpace(s.Audit.String()), "\n") {
-		if line == "" {
-			continue
-		}
-		var ev audit.Event
-		if err := json.Unmarshal([]byte(line), &ev); err != nil {
-			t.Fatalf("audit line %q: %v", line, err)
-		}
-		out = append(out, ev)
-	}
-	return out
 }

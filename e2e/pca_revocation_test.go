@@ -88,7 +88,7 @@ func TestPCARevocationReachesCreateSession(t *testing.T) {
 	t.Logf("revocation refused CreateSession after %s (bound %s)", took.Round(time.Millisecond), revocationBound)
 
 	var found bool
-	for _, ev := range rs.pcaAuditEvents(t) {
+	for _, ev := range rs.auditEvents(t) {
 		if ev.EventName != "CreateSession" || ev.ErrorCode == "" {
 			continue
 		}

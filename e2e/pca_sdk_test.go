@@ -37,7 +37,7 @@ func TestPCAThroughServer(t *testing.T) {
 
 	// Writes are audited with the admin's identity.
 	var issueAudited bool
-	for _, ev := range rs.pcaAuditEvents(t) {
+	for _, ev := range rs.auditEvents(t) {
 		if ev.EventSource == "acm-pca.amazonaws.com" && ev.EventName == "IssueCertificate" && ev.ErrorCode == "" &&
 			ev.UserIdentity.Arn == rs.State.AdminKeys[0].Arn {
 			issueAudited = true

@@ -8,7 +8,6 @@ import (
 	"crypto/rand"
 	"crypto/x509"
 	"crypto/x509/pkix"
-	"encoding/json"
 	"encoding/pem"
 	"io"
 	"net/http"
@@ -21,7 +20,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/acmpca"
 	pcatypes "github.com/aws/aws-sdk-go-v2/service/acmpca/types"
 
-	"github.com/iamra/iamra/audit"
 	"github.com/iamra/iamra/sigv4x509"
 )
 
@@ -135,22 +133,4 @@ func (rs *runningServer) pcaCreateSession(t testing.TB, leaf *x509.Certificate, 
 	defer resp.Body.Close()
 	raw, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, string(raw)
-}
-
-// pcaAuditEvents parses the server's audit log.
-func (rs *runningServer) pcaAuditEvents(t testing.TB) []audit.Event {
-	t.Helper()
-	rs.FlushAudit()
-	var out []audit.Event
-	for _, line := range strings.Split(strings.TrimSpace(rs.audit.String()), "\n") {
-		if line == "" {
-			continue
-		}
-		var ev audit.Event
-		if err := json.Unmarshal([]byte(line), &ev); err != nil {
-			t.Fatalf("audit line %q: %v", line, err)
-		}
-		out = append(out, ev)
-	}
-	return out
 }

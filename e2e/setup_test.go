@@ -12,11 +12,13 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/iamra/iamra/arn"
+	"github.com/iamra/iamra/audit"
 	"github.com/iamra/iamra/rolesanywhere"
 	"github.com/iamra/iamra/server"
 	"github.com/iamra/iamra/store"
@@ -192,4 +194,22 @@ type createSessionResponse struct {
 		SourceIdentity   string `json:"sourceIdentity"`
 	} `json:"credentialSet"`
 	SubjectArn string `json:"subjectArn"`
+}
+
+// auditEvents flushes and parses the server's audit log.
+func (ts *testServer) auditEvents(t testing.TB) []audit.Event {
+	t.Helper()
+	ts.FlushAudit()
+	var out []audit.Event
+	for _, line := range strings.Split(strings.TrimSpace(ts.audit.String()), "\n") {
+		if line == "" {
+			continue
+		}
+		var ev audit.Event
+		if err := json.Unmarshal([]byte(line), &ev); err != nil {
+			t.Fatalf("audit line %q: %v", line, err)
+		}
+		out = append(out, ev)
+	}
+	return out
 }

@@ -342,24 +342,7 @@ func mustRead(t *testing.T, p string) []byte {
 // endpoint.
 func TestServe(t *testing.T) {
 	f := newFixture(t, rolesclienttest.OK(time.Now().Add(time.Hour).UTC().Format(time.RFC3339)))
-	var out bytes.Buffer
-	errb := &syncBuffer{}
-	e := f.env(&out, errb)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan int, 1)
-	go func() { done <- run(ctx, e, append([]string{"serve", "--port", "0"}, f.args()...)) }()
-
-	var base string
-	for base == "" {
-		select {
-		case code := <-done:
-			t.Fatalf("serve exited %d: %s", code, errb.String())
-		case <-time.After(10 * time.Millisecond):
-		}
-		if m := regexp.MustCompile(`export AWS_EC2_METADATA_SERVICE_ENDPOINT=(http://127\.0\.0\.1:\d+)/`).FindStringSubmatch(errb.String()); m != nil {
-			base = m[1]
-		}
-	}
+	base, errb, done, cancel := startServe(t, f)
 	if !regexp.MustCompile(`Local server started on port: \d+\n`).MatchString(errb.String()) {
 		t.Errorf("start-up log: %s", errb.String())
 	}
@@ -413,26 +396,8 @@ func TestServeFailsFast(t *testing.T) {
 // its own CreateSession and cache; the first role stays the default route.
 func TestServeExtraRoles(t *testing.T) {
 	f := newFixture(t, rolesclienttest.OK(time.Now().Add(time.Hour).UTC().Format(time.RFC3339)))
-	var out bytes.Buffer
-	errb := &syncBuffer{}
-	e := f.env(&out, errb)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan int, 1)
 	second := "arn:aws:iam::123456789012:role/second"
-	go func() {
-		done <- run(ctx, e, append([]string{"serve", "--port", "0", "--extra-role", second}, f.args()...))
-	}()
-	var base string
-	for base == "" {
-		select {
-		case code := <-done:
-			t.Fatalf("serve exited %d: %s", code, errb.String())
-		case <-time.After(10 * time.Millisecond):
-		}
-		if m := regexp.MustCompile(`export AWS_EC2_METADATA_SERVICE_ENDPOINT=(http://127\.0\.0\.1:\d+)/`).FindStringSubmatch(errb.String()); m != nil {
-			base = m[1]
-		}
-	}
+	base, errb, done, cancel := startServe(t, f, "--extra-role", second)
 	for _, path := range []string{"/v1/credentials", "/creds/second"} {
 		resp, err := http.Get(base + path)
 		if err != nil || resp.StatusCode != 200 {
@@ -461,4 +426,29 @@ func TestServeExtraRoles(t *testing.T) {
 	if code == 0 || !strings.Contains(errs, "want ROLE_ARN or ROLE_ARN,PROFILE_ARN") {
 		t.Fatalf("bad --extra-role: exit %d: %s", code, errs)
 	}
+}
+
+// startServe runs `serve --port 0` with the fixture's flags (and extra) in
+// a goroutine and waits for its endpoint line; cancel stops it, done gives
+// its exit code.
+func startServe(t *testing.T, f *fixture, extra ...string) (base string, errb *syncBuffer, done chan int, cancel context.CancelFunc) {
+	t.Helper()
+	var out bytes.Buffer
+	errb = &syncBuffer{}
+	e := f.env(&out, errb)
+	ctx, cancel := context.WithCancel(context.Background())
+	done = make(chan int, 1)
+	args := append(append([]string{"serve", "--port", "0"}, extra...), f.args()...)
+	go func() { done <- run(ctx, e, args) }()
+	for base == "" {
+		select {
+		case code := <-done:
+			t.Fatalf("serve exited %d: %s", code, errb.String())
+		case <-time.After(10 * time.Millisecond):
+		}
+		if m := regexp.MustCompile(`export AWS_EC2_METADATA_SERVICE_ENDPOINT=(http://127\.0\.0\.1:\d+)/`).FindStringSubmatch(errb.String()); m != nil {
+			base = m[1]
+		}
+	}
+	return base, errb, done, cancel
 }
