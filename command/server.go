@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/iamra/iamra/arn"
+	"github.com/iamra/iamra/ca"
 	"github.com/iamra/iamra/datadir"
 	"github.com/iamra/iamra/devmode"
 	"github.com/iamra/iamra/server"
@@ -40,6 +41,7 @@ type serverFlags struct {
 	logFormat  string
 	cpuProfile string
 	publicURL  string
+	caPKCS11   struct{ module, token, pinFile string }
 }
 
 func (f *serverFlags) register(fs *flag.FlagSet) {
@@ -87,6 +89,9 @@ func runServer(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	fs.StringVar(&f.storeURL, "store", "", "store URL (default: sqlite in the data directory)")
 	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&f.logFormat, "log-format", "text", "text or json")
+	fs.StringVar(&f.caPKCS11.module, "ca-pkcs11-module", "", "PKCS#11 library holding private CA keys (default: keys sealed under the KEK in the store)")
+	fs.StringVar(&f.caPKCS11.token, "ca-pkcs11-token", "", "label of the PKCS#11 token for CA keys")
+	fs.StringVar(&f.caPKCS11.pinFile, "ca-pkcs11-pin-file", "", "file holding the token's user PIN (kept out of the process list)")
 	fs.StringVar(&f.publicURL, "public-url", "", "base URL clients reach this server at (default: the listen address); CRL distribution points use it")
 	fs.StringVar(&f.cpuProfile, "cpu-profile", "", "write a Go CPU profile to this file until the server stops (performance work)")
 	if err := fs.Parse(args); err != nil {
@@ -172,9 +177,25 @@ func serve(ctx context.Context, f serverFlags, log *slog.Logger, stdout io.Write
 	if f.publicURL == "" {
 		f.publicURL = endpoint
 	}
+	var caKeyStores []ca.KeyStore
+	if f.caPKCS11.module != "" {
+		pin, err := os.ReadFile(f.caPKCS11.pinFile)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("--ca-pkcs11-pin-file: %w", err)
+		}
+		ks, closer, err := openCAKeyStore(f.caPKCS11.module, f.caPKCS11.token, strings.TrimSpace(string(pin)), rand.Reader)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("PKCS#11 token for CA keys: %w", err)
+		}
+		defer closer.Close()
+		caKeyStores = []ca.KeyStore{ks}
+	}
 	srv, err := server.New(ctx, server.Config{
-		PublicURL: strings.TrimRight(f.publicURL, "/"),
-		DataDir:   f.dataDir, StoreURL: f.storeURL, Scope: f.scope, Hosts: f.hosts,
+		CAKeyStores: caKeyStores,
+		PublicURL:   strings.TrimRight(f.publicURL, "/"),
+		DataDir:     f.dataDir, StoreURL: f.storeURL, Scope: f.scope, Hosts: f.hosts,
 		TLSCertFile: f.tlsCert, TLSKeyFile: f.tlsKey, Skew: f.skew,
 		Logger: log, Now: time.Now, Rand: rand.Reader,
 	})

@@ -74,8 +74,8 @@ type Config struct {
 	// PublicURL is the server's base URL as clients reach it; the private
 	// CA writes <PublicURL>/crl/<ca-id>.crl into certificates.
 	PublicURL string
-	// CAKeyStores, when set, hold private CA keys (PKCS#11); by default CA
-	// keys are sealed under the KEK in the store.
+	// CAKeyStores, when set, make new private CA keys (PKCS#11); keys
+	// sealed under the KEK in the store are always readable too.
 	CAKeyStores []ca.KeyStore
 }
 
@@ -158,10 +158,9 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	s.audit = w
 	s.auditWriter = w
 
-	keyStores := cfg.CAKeyStores
-	if len(keyStores) == 0 {
-		keyStores = []ca.KeyStore{&ca.SoftwareKeyStore{Protector: s.State.KEK, Rand: cfg.Rand}}
-	}
+	// Configured stores (PKCS#11) make new CA keys; the KEK-sealed software
+	// store stays last so CAs created before keep opening their keys.
+	keyStores := append(slices.Clone(cfg.CAKeyStores), &ca.SoftwareKeyStore{Protector: s.State.KEK, Rand: cfg.Rand})
 	s.CA, err = ca.New(ca.Config{Store: s.Store, Scope: cfg.Scope, KeyStores: keyStores, CRLBaseURL: cfg.PublicURL, Now: cfg.Now, Rand: cfg.Rand})
 	if err != nil {
 		s.Close()

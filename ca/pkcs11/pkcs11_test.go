@@ -10,8 +10,6 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -20,6 +18,7 @@ import (
 	"github.com/iamra/iamra/arn"
 	"github.com/iamra/iamra/ca"
 	"github.com/iamra/iamra/ca/pkcs11"
+	"github.com/iamra/iamra/ca/pkcs11/softhsmtest"
 	"github.com/iamra/iamra/store"
 	"github.com/iamra/iamra/store/sqlite"
 )
@@ -27,34 +26,8 @@ import (
 // softHSM makes a fresh SoftHSM2 token in a temporary directory.
 func softHSM(t *testing.T) pkcs11.Config {
 	t.Helper()
-	util, err := exec.LookPath("softhsm2-util")
-	if err != nil {
-		t.Skip("softhsm2-util not found (Debian: apt-get install softhsm2); skipping the PKCS#11 key store test")
-	}
-	var module string
-	for _, m := range []string{"/usr/lib/softhsm/libsofthsm2.so", "/usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so",
-		"/usr/lib/aarch64-linux-gnu/softhsm/libsofthsm2.so", "/usr/local/lib/softhsm/libsofthsm2.so"} {
-		if _, err := os.Stat(m); err == nil {
-			module = m
-			break
-		}
-	}
-	if module == "" {
-		t.Fatal("softhsm2-util is installed but libsofthsm2.so was not found")
-	}
-	dir := t.TempDir()
-	conf := filepath.Join(dir, "softhsm2.conf")
-	if err := os.MkdirAll(filepath.Join(dir, "tokens"), 0o700); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(conf, []byte("directories.tokendir = "+filepath.Join(dir, "tokens")+"\nobjectstore.backend = file\nlog.level = ERROR\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	t.Setenv("SOFTHSM2_CONF", conf)
-	if out, err := exec.Command(util, "--init-token", "--free", "--label", "iamra-test", "--pin", "1234", "--so-pin", "123456").CombinedOutput(); err != nil {
-		t.Fatalf("softhsm2-util: %v\n%s", err, out)
-	}
-	return pkcs11.Config{Module: module, TokenLabel: "iamra-test", PIN: "1234", Rand: rand.Reader}
+	tok := softhsmtest.New(t, "iamra-test")
+	return pkcs11.Config{Module: tok.Module, TokenLabel: tok.Label, PIN: tok.PIN, Rand: rand.Reader}
 }
 
 func TestCAKeysInSoftHSM(t *testing.T) {
