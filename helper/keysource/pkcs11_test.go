@@ -7,6 +7,7 @@ import (
 	"crypto"
 	"crypto/x509"
 	"errors"
+	"github.com/iamra/iamra/ca/pkcs11/softhsmtest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -24,26 +25,7 @@ import (
 // not installed (Debian/Ubuntu: apt-get install softhsm2); CI installs it.
 func softHSM(t *testing.T) string {
 	t.Helper()
-	var lib string
-	for _, p := range []string{"/usr/lib/softhsm/libsofthsm2.so", "/usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so",
-		"/usr/lib/aarch64-linux-gnu/softhsm/libsofthsm2.so", "/usr/local/lib/softhsm/libsofthsm2.so"} {
-		if _, err := os.Stat(p); err == nil {
-			lib = p
-			break
-		}
-	}
-	if _, err := exec.LookPath("softhsm2-util"); err != nil || lib == "" {
-		t.Skip("SoftHSM2 is not installed (softhsm2-util and libsofthsm2.so; Debian package softhsm2): PKCS#11 test skipped")
-	}
-	dir := t.TempDir()
-	tokens := filepath.Join(dir, "tokens")
-	if err := os.Mkdir(tokens, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	conf := kt.Write(t, dir, "softhsm2.conf", []byte("directories.tokendir = "+tokens+"\nobjectstore.backend = file\nlog.level = ERROR\n"))
-	t.Setenv("SOFTHSM2_CONF", conf)
-	hsm(t, "--init-token", "--free", "--label", "iamra", "--so-pin", "0000", "--pin", "1234")
-	return lib
+	return softhsmtest.New(t, "iamra").Module
 }
 
 func hsm(t *testing.T, args ...string) {
