@@ -155,8 +155,3 @@ func (a *Writer) fail(err error) {
 		a.OnError(err)
 	}
 }
-
-// Discard drops events.
-type Discard struct{}
-
-func (Discard) Record(Event) {}

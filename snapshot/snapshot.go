@@ -67,11 +67,6 @@ func (s *Snapshot) Anchors() []*Anchor {
 	return out
 }
 
-// Counts reports how many of each resource the snapshot holds.
-func (s *Snapshot) Counts() (anchors, profiles, roles int) {
-	return len(s.anchors), len(s.profiles), len(s.roles)
-}
-
 // Empty is a snapshot with nothing in it, for start-up before the first
 // build.
 func Empty() *Snapshot {

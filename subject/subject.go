@@ -404,5 +404,3 @@ func (r *Recorder) Pending() int {
 	defer r.mu.Unlock()
 	return len(r.pending)
 }
-
-func hexSerial(b []byte) string { return hex.EncodeToString(b) }

@@ -3,6 +3,7 @@ package subject
 import (
 	"context"
 	"crypto/x509/pkix"
+	"encoding/hex"
 	"errors"
 	"path/filepath"
 	"testing"
@@ -86,7 +87,7 @@ func TestRecordAndCoalesce(t *testing.T) {
 }
 
 func trusttestSerial(c *trusttest.Cert) string {
-	return hexSerial(c.Cert.SerialNumber.Bytes())
+	return hex.EncodeToString(c.Cert.SerialNumber.Bytes())
 }
 
 // A sighting that only moves lastSeenAt waits until the stored value is a
