@@ -178,10 +178,6 @@ func (s *Service) IssueCertificate(ctx context.Context, req IssueCertificateRequ
 // the CA changed while it signed.
 const maxIssueAttempts = 3
 
-// errCAChanged ends the transaction of issueFrom when the CA is no longer
-// the one the certificate was signed from.
-var errCAChanged = errors.New("ca: CA changed during issuance")
-
 // storedAuthority is a CA record and its decode.
 type storedAuthority struct {
 	raw  []byte
@@ -210,6 +206,10 @@ func (s *Service) issueFrom(ctx context.Context, req IssueCertificateRequest, t 
 	if err := s.canIssue(a, t); err != nil {
 		return "", nil, err
 	}
+	// From here on the issuance counts as in progress, so that records
+	// written meanwhile wait to share a transaction with this one.
+	tk := s.records.begin()
+	defer tk.abandon()
 	now := s.now()
 	notAfter, err := req.Validity.Time(now, "validity")
 	if err != nil {
@@ -269,57 +269,25 @@ func (s *Service) issueFrom(ctx context.Context, req IssueCertificateRequest, t 
 		Subject: cert.Subject.String(), NotBefore: cert.NotBefore, NotAfter: cert.NotAfter, IssuedAt: now,
 		TemplateArn: t.ARN(s.cfg.Scope.Partition), Status: CertificateIssued, CertificatePEM: encodePEM(cert),
 	}
-	var existing string
-	var stored *storedAuthority
-	err = s.cfg.Store.Update(ctx, func(tx store.Tx) error {
-		existing = ""
-		// Re-check the CA inside the transaction: it may have been disabled,
-		// deleted, re-keyed or renewed since it was read. The certificate is
-		// recorded only if the CA would still issue it as signed. Unchanged
-		// bytes, the common case, need no decoding.
-		stored = nil
-		cur, err := tx.Get(store.KindCA, a.ID)
-		if err != nil {
-			return err
-		}
-		if !bytes.Equal(cur.Data, rawCA) {
-			stored = &storedAuthority{raw: bytes.Clone(cur.Data)}
-			if err := json.Unmarshal(stored.raw, &stored.auth); err != nil {
-				return fmt.Errorf("store: decode %s/%s: %w", store.KindCA, a.ID, err)
-			}
-			if s.issuing(stored.auth) != s.issuing(a) {
-				return errCAChanged
-			}
-		}
-		if tokenID != "" {
-			tok, _, err := store.Get[idempotencyToken](tx, store.KindCertificate, tokenID)
-			if err == nil && now.Before(tok.ExpiresAt) {
-				existing = tok.Arn
-				return nil
-			}
-			if err != nil && !errors.Is(err, store.ErrNotFound) {
-				return err
-			}
-			if err := putAny(tx, store.KindCertificate, tokenID, idempotencyToken{Arn: rec.Arn, ExpiresAt: now.Add(s.cfg.IdempotencyWindow)}); err != nil {
-				return err
-			}
-		}
-		_, err = store.Put(tx, store.KindCertificate, certID(a.ID, serial), 0, rec)
-		return err
-	})
-	if stored != nil {
+	data, err := json.Marshal(rec)
+	if err != nil {
+		return "", nil, storeError(fmt.Errorf("store: encode %s/%s: %w", store.KindCertificate, certID(a.ID, serial), err))
+	}
+	m := &issueRecord{caID: a.ID, rawCA: rawCA, issuing: s.issuing(a), id: certID(a.ID, serial), data: data,
+		tokenID: tokenID, token: idempotencyToken{Arn: rec.Arn, ExpiresAt: now.Add(s.cfg.IdempotencyWindow)}, now: now}
+	s.records.submit(tk, m, s.writeRecords)
+	if m.stored != nil {
 		// Whether or not it committed, the transaction read the stored
 		// record: later issuances start from it.
-		s.keepDecoded(req.CertificateAuthorityArn, stored.raw, stored.auth)
+		s.keepDecoded(req.CertificateAuthorityArn, m.stored.raw, m.stored.auth)
 	}
-	if errors.Is(err, errCAChanged) {
-		return "", stored, nil
-	}
-	if err != nil {
-		return "", nil, s.notFound(req.CertificateAuthorityArn, err)
-	}
-	if existing != "" {
-		return existing, nil, nil
+	switch {
+	case m.err != nil:
+		return "", nil, s.notFound(req.CertificateAuthorityArn, m.err)
+	case m.changed:
+		return "", m.stored, nil
+	case m.existing != "":
+		return m.existing, nil, nil
 	}
 	return rec.Arn, nil, nil
 }

@@ -65,6 +65,8 @@ type Service struct {
 
 	hookMu    sync.Mutex
 	delivered map[string]int64 // CRL number last given to OnCRL, by CA ARN
+
+	records *recorder // writes issued certificates' records
 }
 
 // caCache saves decrypting the key, parsing the certificate and decoding
@@ -93,7 +95,8 @@ func New(cfg Config) (*Service, error) {
 		cfg.IdempotencyWindow = DefaultIdempotencyWindow
 	}
 	cfg.CRLBaseURL = strings.TrimRight(cfg.CRLBaseURL, "/")
-	s := &Service{cfg: cfg, keyStores: map[string]KeyStore{}, cache: map[string]*caCache{}, delivered: map[string]int64{}}
+	s := &Service{cfg: cfg, keyStores: map[string]KeyStore{}, cache: map[string]*caCache{}, delivered: map[string]int64{},
+		records: newRecorder()}
 	for _, ks := range cfg.KeyStores {
 		s.keyStores[ks.Name()] = ks
 	}

@@ -84,13 +84,14 @@ type Sources interface {
 }
 
 // configKinds are the kinds a snapshot is built from; writes to other
-// kinds (subjects, above all) never trigger a rebuild. The private CA keeps
-// its current CRL among its certificate records, so certificate writes
-// rebuild too: that is how a revocation reaches AWS_ACM_PCA trust anchors
-// within the store's notification latency. Rebuilds coalesce, so a burst
-// of issuance costs a few rebuilds, not one each.
-var configKinds = []store.Kind{store.KindTrustAnchor, store.KindProfile, store.KindCRL, store.KindRole, store.KindCA,
-	store.KindCertificate, store.KindPolicy}
+// kinds never trigger a rebuild. Subjects and issued certificates are the
+// frequent ones: every CreateSession may touch a subject, every
+// IssueCertificate writes a certificate record, and neither changes what
+// a snapshot holds. The private CA's current CRL is stored among its
+// certificate records, but every CRL is written in the same transaction as
+// the CA record (its CRL number), so a revocation still reaches
+// AWS_ACM_PCA trust anchors through the KindCA change.
+var configKinds = []store.Kind{store.KindTrustAnchor, store.KindProfile, store.KindCRL, store.KindRole, store.KindCA, store.KindPolicy}
 
 // Build reads the configuration from st in one transaction.
 func Build(ctx context.Context, st store.Store, src Sources, now time.Time) (*Snapshot, error) {
