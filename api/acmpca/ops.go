@@ -1,12 +1,14 @@
 package acmpca
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -31,16 +33,33 @@ func decode(body []byte, c *call, in any) error {
 var blobs = []string{"Csr", "Certificate", "CertificateChain"}
 
 func auditParams(body []byte) map[string]any {
-	var m map[string]any
-	if json.Unmarshal(body, &m) != nil {
+	var raw map[string]json.RawMessage
+	if json.Unmarshal(body, &raw) != nil {
 		return nil
 	}
-	for _, k := range blobs {
-		if _, ok := m[k]; ok {
-			m[k] = fmt.Sprintf("<%d characters>", len(fmt.Sprint(m[k])))
+	m := make(map[string]any, len(raw))
+	for k, v := range raw {
+		if slices.Contains(blobs, k) {
+			m[k] = fmt.Sprintf("<%d characters>", blobLength(v))
+			continue
 		}
+		var x any
+		_ = json.Unmarshal(v, &x) // v is valid JSON: the body parsed
+		m[k] = x
 	}
 	return m
+}
+
+// blobLength is the length of a blob member's text. A blob is kilobytes
+// of base64, which has no characters JSON escapes, so its length is read
+// off the quoted value without decoding it.
+func blobLength(v json.RawMessage) int {
+	if len(v) >= 2 && v[0] == '"' && v[len(v)-1] == '"' && !bytes.ContainsRune(v, '\\') {
+		return len(v) - 2
+	}
+	var x any
+	_ = json.Unmarshal(v, &x)
+	return len(fmt.Sprint(x))
 }
 
 // check returns one ValidationException for the failed constraints, or nil.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/x509"
 	"encoding/base64"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -179,5 +180,20 @@ func TestCRLHandler(t *testing.T) {
 	}
 	if r := get("GET", "/crl/"+pending[strings.LastIndex(pending, "/")+1:]+".crl", nil); r.StatusCode != http.StatusNotFound {
 		t.Errorf("pending CA: %d", r.StatusCode)
+	}
+}
+
+// Blob members are recorded by their length, escaped or not, and the
+// other members as they were sent.
+func TestAuditParamsBlobs(t *testing.T) {
+	for _, tc := range []struct{ body, want string }{
+		{`{"Csr":"QUJD","Validity":{"Type":"DAYS","Value":1}}`, `map[Csr:<4 characters> Validity:map[Type:DAYS Value:1]]`},
+		{`{"Csr":"QU\/D"}`, `map[Csr:<4 characters>]`},
+		{`{"Certificate":null,"CertificateChain":12}`, `map[Certificate:<5 characters> CertificateChain:<2 characters>]`},
+		{`not json`, `map[]`},
+	} {
+		if got := fmt.Sprint(auditParams([]byte(tc.body))); got != tc.want {
+			t.Errorf("auditParams(%s) = %s, want %s", tc.body, got, tc.want)
+		}
 	}
 }
