@@ -25,7 +25,9 @@ Usage:
   iamra init [flags]               create a data directory (KEK, TLS CA and certificate, admin credentials)
   iamra helper <command> [flags]   the credential helper (same commands and flags as aws_signing_helper)
   iamra ca <command> [flags]       the private CA: create, issue, revoke, list, crl, describe
-  iamra loadtest --dev-env DIR/dev.env [--server-pid PID]   measure CreateSession throughput (docs/performance.md)
+  iamra loadtest --dev-env DIR/dev.env [--api rolesanywhere|acm-pca] [--server-pid PID]
+                                   measure CreateSession (default) or private-CA IssueCertificate
+                                   throughput through the ACM-PCA API (docs/performance.md)
   iamra version
 
 Invoked as aws_signing_helper (a symlink or copy of this binary), iamra is the credential helper.

@@ -36,15 +36,23 @@ func readDevEnv(t *testing.T, path string) map[string]string {
 	return env
 }
 
-// The README's run command: dev mode bootstraps a demo, writes dev.env, and
-// the printed helper command gets credentials with it.
-func TestDevMode(t *testing.T) {
+// startDevServer starts a server and bootstraps dev mode on it, as
+// `iamra server --dev` does.
+func startDevServer(t *testing.T) (*runningServer, *devmode.Info) {
+	t.Helper()
 	rs := startServer(t, time.Now())
-	ctx := context.Background()
-	info, err := devmode.Bootstrap(ctx, rs.Server, devmode.Options{Endpoint: rs.Endpoint, Now: time.Now, Rand: rand.Reader})
+	info, err := devmode.Bootstrap(context.Background(), rs.Server, devmode.Options{Endpoint: rs.Endpoint, Now: time.Now, Rand: rand.Reader})
 	if err != nil {
 		t.Fatal(err)
 	}
+	return rs, info
+}
+
+// The README's run command: dev mode bootstraps a demo, writes dev.env, and
+// the printed helper command gets credentials with it.
+func TestDevMode(t *testing.T) {
+	rs, info := startDevServer(t)
+	ctx := context.Background()
 	var banner bytes.Buffer
 	devmode.PrintBanner(&banner, info)
 	if !strings.Contains(banner.String(), "source "+info.EnvFile) {

@@ -1,13 +1,15 @@
-// Package loadtest measures CreateSession throughput against a running
-// server and the bound that the unavoidable cryptography puts on it, in
-// the same run, so results are ratios that mean something on a shared,
-// noisy machine.
+// Package loadtest measures, against a running server, CreateSession
+// throughput and private-CA issuance through the ACM-PCA API, each beside
+// the bound that the unavoidable cryptography puts on it, in the same
+// run, so results are ratios that mean something on a shared, noisy
+// machine.
 //
 // The load is pre-signed: every request is signed before the clock starts
 // (a signature stays valid for the server's clock-skew window), so the
 // client spends its CPU on HTTP and TLS only, and the server's work is
-// what is measured. Each request carries a distinct certificate, so the
-// server sees as many subjects as there are certificates.
+// what is measured. Each request carries a distinct certificate or CSR,
+// so the server sees as many subjects or keys as there are requests
+// prepared.
 package loadtest
 
 import (
@@ -20,15 +22,13 @@ import (
 	"crypto/sha256"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
-	"runtime"
 	"slices"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/iamra/iamra/ca"
@@ -149,12 +149,18 @@ type Options struct {
 	Client      *http.Client
 	// MaxRequests stops the run early (0: no limit).
 	MaxRequests int64
+	// Accept tells whether the response to reqs[i] succeeded. Workers call
+	// it at once, so it must be safe for concurrent use. nil accepts every
+	// response; Statuses still tells them apart.
+	Accept func(i, status int, body []byte) bool
 }
 
 // Result is what a run measured.
 type Result struct {
-	Requests  int64
-	Statuses  map[int]int64
+	Requests int64
+	Statuses map[int]int64
+	// Rejected counts responses Options.Accept refused.
+	Rejected  int64
 	Errors    int64
 	Elapsed   time.Duration
 	PerSecond float64
@@ -163,7 +169,8 @@ type Result struct {
 
 // Run sends the prepared requests round-robin from Concurrency workers
 // over keep-alive connections until Duration passes or MaxRequests are
-// sent.
+// sent. Round-robin means no request is sent twice before every one was
+// sent once.
 func Run(ctx context.Context, reqs []*Prepared, o Options) Result {
 	ctx, cancel := context.WithTimeout(ctx, o.Duration)
 	defer cancel()
@@ -171,6 +178,7 @@ func Run(ctx context.Context, reqs []*Prepared, o Options) Result {
 	type local struct {
 		lat      []time.Duration
 		statuses map[int]int64
+		rejected int64
 		errs     int64
 	}
 	locals := make([]*local, o.Concurrency)
@@ -180,25 +188,33 @@ func Run(ctx context.Context, reqs []*Prepared, o Options) Result {
 		l := &local{statuses: map[int]int64{}}
 		locals[w] = l
 		wg.Go(func() {
+			var body bytes.Buffer
 			for ctx.Err() == nil {
 				if o.MaxRequests > 0 && sent.Add(1) > o.MaxRequests {
 					return
 				}
-				p := reqs[int(next.Add(1)-1)%len(reqs)]
+				i := int(next.Add(1)-1) % len(reqs)
+				p := reqs[i]
 				req, _ := http.NewRequestWithContext(ctx, http.MethodPost, p.URL, bytes.NewReader(p.Body))
 				req.Header = p.Header.Clone()
 				t0 := time.Now()
 				resp, err := o.Client.Do(req)
+				if err == nil {
+					body.Reset()
+					_, err = body.ReadFrom(resp.Body)
+					resp.Body.Close()
+				}
 				if err != nil {
 					if ctx.Err() == nil {
 						l.errs++
 					}
 					continue
 				}
-				io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
 				l.lat = append(l.lat, time.Since(t0))
 				l.statuses[resp.StatusCode]++
+				if o.Accept != nil && !o.Accept(i, resp.StatusCode, body.Bytes()) {
+					l.rejected++
+				}
 			}
 		})
 	}
@@ -208,6 +224,7 @@ func Run(ctx context.Context, reqs []*Prepared, o Options) Result {
 	for _, l := range locals {
 		all = append(all, l.lat...)
 		r.Errors += l.errs
+		r.Rejected += l.rejected
 		for k, v := range l.statuses {
 			r.Statuses[k] += v
 		}
@@ -222,14 +239,13 @@ func Run(ctx context.Context, reqs []*Prepared, o Options) Result {
 	return r
 }
 
-// Bound is the crypto bound measured by CryptoBound.
-type Bound struct {
-	// PerSecond is operations per wall-clock second on all cores: the
-	// ceiling of sessions per second on this machine now.
-	PerSecond float64
-	// PerCPUSecond is operations per second of CPU time actually used,
-	// which other processes on a shared machine do not distort.
-	PerCPUSecond float64
+// Failures counts requests that did not succeed: refused responses and
+// transport errors.
+func (r Result) Failures() int64 { return r.Rejected + r.Errors }
+
+// AcceptStatus accepts the responses with status code want.
+func AcceptStatus(want int) func(i, status int, body []byte) bool {
+	return func(_, status int, _ []byte) bool { return status == want }
 }
 
 // CryptoBound measures, on all cores for about d, the cryptography no
@@ -252,54 +268,24 @@ func (f *Fixture) CryptoBound(d time.Duration) (Bound, error) {
 		}
 		samples[i] = sample{der: l.Cert.Raw, sig: sig}
 	}
-	var ops atomic.Int64
-	var failed atomic.Bool
-	cpuStart := selfCPU()
-	deadline := time.Now().Add(d)
-	var wg sync.WaitGroup
-	start := time.Now()
-	for w := range runtime.GOMAXPROCS(0) {
-		wg.Go(func() {
-			for i := w; time.Now().Before(deadline); i++ {
-				s := samples[i%len(samples)]
-				c, err := x509.ParseCertificate(s.der)
-				if err != nil || c.CheckSignatureFrom(f.CA) != nil {
-					failed.Store(true)
-					return
-				}
-				ok := false
-				switch pub := c.PublicKey.(type) {
-				case *ecdsa.PublicKey:
-					ok = ecdsa.VerifyASN1(pub, digest[:], s.sig)
-				case *rsa.PublicKey:
-					ok = rsa.VerifyPKCS1v15(pub, crypto.SHA256, digest[:], s.sig) == nil
-				}
-				if !ok {
-					failed.Store(true)
-					return
-				}
-				ops.Add(1)
-			}
-		})
-	}
-	wg.Wait()
-	elapsed := time.Since(start)
-	cpu := selfCPU() - cpuStart
-	if failed.Load() {
-		return Bound{}, fmt.Errorf("loadtest: crypto bound self-check failed")
-	}
-	b := Bound{PerSecond: float64(ops.Load()) / elapsed.Seconds()}
-	if cpu > 0 {
-		b.PerCPUSecond = float64(ops.Load()) / cpu.Seconds()
-	}
-	return b, nil
+	return measureBound(d, func(_, i int) error {
+		s := samples[i%len(samples)]
+		c, err := x509.ParseCertificate(s.der)
+		if err != nil || c.CheckSignatureFrom(f.CA) != nil {
+			return errCryptoSelfCheck
+		}
+		ok := false
+		switch pub := c.PublicKey.(type) {
+		case *ecdsa.PublicKey:
+			ok = ecdsa.VerifyASN1(pub, digest[:], s.sig)
+		case *rsa.PublicKey:
+			ok = rsa.VerifyPKCS1v15(pub, crypto.SHA256, digest[:], s.sig) == nil
+		}
+		if !ok {
+			return errCryptoSelfCheck
+		}
+		return nil
+	})
 }
 
-// selfCPU is this process's user+system CPU time so far.
-func selfCPU() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
+var errCryptoSelfCheck = errors.New("loadtest: crypto bound self-check failed")

@@ -1,0 +1,142 @@
+package loadtest
+
+import (
+	"context"
+	"crypto/x509"
+	"encoding/json"
+	"encoding/pem"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+
+	"github.com/iamra/iamra/sigv4"
+)
+
+// The pre-signed IssueCertificate requests, as Run sends them, verify as
+// SigV4 for acm-pca and carry each its own CSR; Run sends every one of
+// them once before any twice.
+func TestSignIssueAndRoundRobin(t *testing.T) {
+	const n = 5
+	csrs, err := NewCSRs(n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	creds := aws.Credentials{AccessKeyID: "AKIALOADLOADLOADLOAD", SecretAccessKey: "secret"}
+	var mu sync.Mutex
+	seen := map[string]int{} // CSR subject → requests
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		res, err := sigv4.Verify(r.Context(), r, body, sigv4.VerifyOptions{Now: time.Now(), Service: "acm-pca",
+			Lookup: func(context.Context, string, string) (string, error) { return creds.SecretAccessKey, nil }})
+		if err != nil || res.AccessKeyID != creds.AccessKeyID {
+			http.Error(w, fmt.Sprint("signature: ", err), http.StatusForbidden)
+			return
+		}
+		csr, err := decodeIssue(r, body)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		mu.Lock()
+		seen[csr.Subject.CommonName]++
+		mu.Unlock()
+		fmt.Fprintf(w, `{"CertificateArn":"arn:aws:acm-pca:us-east-1:123456789012:certificate-authority/x/certificate/%s"}`, csr.Subject.CommonName)
+	}))
+	defer srv.Close()
+
+	reqs, err := csrs.SignIssue(context.Background(), PCATarget{Endpoint: srv.URL, Region: "us-east-1", CAArn: "arn:ca"}, creds, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	issued := NewIssued(n)
+	res := Run(context.Background(), reqs, Options{Concurrency: 3, Duration: time.Minute, Client: srv.Client(), MaxRequests: 2 * n, Accept: issued.Accept})
+	if res.Requests != 2*n || res.Failures() != 0 {
+		t.Fatalf("%d requests, %d failures (statuses %v)", res.Requests, res.Failures(), res.Statuses)
+	}
+	for i := range n {
+		if cn := fmt.Sprintf("load-%06d", i); seen[cn] != 2 {
+			t.Errorf("CSR %s sent %d times in %d requests, want 2", cn, seen[cn], 2*n)
+		}
+		if issued.Arn(i) == "" {
+			t.Errorf("no ARN recorded for CSR %d", i)
+		}
+	}
+	if got := issued.Sample(3); len(got) != 3 || got[0] != 0 || got[2] >= n {
+		t.Errorf("sample %v", got)
+	}
+}
+
+// decodeIssue checks an IssueCertificate request's protocol headers and
+// body and returns its CSR, whose signature it verifies.
+func decodeIssue(r *http.Request, body []byte) (*x509.CertificateRequest, error) {
+	if r.Header.Get("X-Amz-Target") != "ACMPrivateCA.IssueCertificate" || r.Header.Get("Content-Type") != "application/x-amz-json-1.1" {
+		return nil, fmt.Errorf("headers %v", r.Header)
+	}
+	var in struct {
+		CertificateAuthorityArn, SigningAlgorithm, TemplateArn string
+		Csr                                                    []byte
+		Validity                                               struct {
+			Type  string
+			Value int
+		}
+	}
+	if err := json.Unmarshal(body, &in); err != nil {
+		return nil, err
+	}
+	if in.CertificateAuthorityArn != "arn:ca" || in.SigningAlgorithm != "SHA256WITHECDSA" ||
+		in.TemplateArn != "arn:aws:acm-pca:::template/EndEntityClientAuthCertificate/V1" || in.Validity.Type != "HOURS" || in.Validity.Value != 24 {
+		return nil, fmt.Errorf("input %+v", in)
+	}
+	b, _ := pem.Decode(in.Csr)
+	if b == nil {
+		return nil, fmt.Errorf("Csr is not PEM: %q", in.Csr)
+	}
+	csr, err := x509.ParseCertificateRequest(b.Bytes)
+	if err != nil {
+		return nil, err
+	}
+	return csr, csr.CheckSignature()
+}
+
+// A response is an issuance only if it is a 200 naming the certificate.
+func TestIssuedAccept(t *testing.T) {
+	for _, c := range []struct {
+		status int
+		body   string
+		ok     bool
+	}{
+		{200, `{"CertificateArn":"arn:c"}`, true},
+		{200, `{}`, false},
+		{200, `not json`, false},
+		{400, `{"__type":"MalformedCSRException"}`, false},
+		{500, `{"CertificateArn":"arn:c"}`, false},
+	} {
+		issued := NewIssued(1)
+		if got := issued.Accept(0, c.status, []byte(c.body)); got != c.ok || (issued.Arn(0) != "") != c.ok {
+			t.Errorf("%d %s: accepted %v, ARN %q", c.status, c.body, got, issued.Arn(0))
+		}
+	}
+}
+
+// Flags of the other mode are refused rather than silently ignored.
+func TestCommandFlags(t *testing.T) {
+	for _, args := range [][]string{
+		{"--api", "acm-pca", "--dev-env", "x", "--certs", "5"},
+		{"--dev-env", "x", "--csrs", "5"},
+		{"--api", "s3", "--dev-env", "x"},
+		{"--api", "acm-pca"},
+		{"--api", "acm-pca", "--dev-env", "x", "--duration", "5m"},
+	} {
+		var out, errs strings.Builder
+		if code := Command(context.Background(), args, &out, &errs); code != 2 || errs.Len() == 0 {
+			t.Errorf("%v: exit %d, stderr %q", args, code, errs.String())
+		}
+	}
+}

@@ -1,0 +1,97 @@
+package loadtest
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/acmpca"
+)
+
+// sampleSize is how many issued certificates are fetched and checked
+// after an acm-pca run.
+const sampleSize = 20
+
+// PCAReport is what the load command prints for IssueCertificate through
+// the ACM-PCA API (also as JSON with --json). The bound is raw
+// x509.CreateCertificate with a P-256 CA key.
+type PCAReport struct {
+	API                   string  `json:"api"`
+	CSRs                  int     `json:"csrs"`
+	Concurrency           int     `json:"concurrency"`
+	Requests              int64   `json:"requests"`
+	Failures              int64   `json:"failures"`
+	CertificatesPerSecond float64 `json:"certificatesPerSecond"`
+	P50Millis             float64 `json:"p50Millis"`
+	P99Millis             float64 `json:"p99Millis"`
+	RawCreatePerSec       float64 `json:"rawCreateCertificatePerSecond"`
+	ThroughputRatio       float64 `json:"throughputRatio"`
+	ServerCPUSeconds      float64 `json:"serverCpuSeconds,omitempty"`
+	CertsPerCPUSec        float64 `json:"certificatesPerServerCpuSecond,omitempty"`
+	RawCreatePerCPUSec    float64 `json:"rawCreateCertificatePerCpuSecond"`
+	CPUEfficiency         float64 `json:"cpuEfficiencyRatio,omitempty"`
+	ServerPeakRSSMiB      float64 `json:"serverPeakRssMiB,omitempty"`
+	StoreWrites           float64 `json:"storeWrites"`
+	WritesPerCertificate  float64 `json:"storeWritesPerCertificate"`
+	// Sampled certificates were fetched with GetCertificate after the run;
+	// SampleFailures of them did not parse, chain to the CA or certify
+	// their CSR's key.
+	Sampled        int `json:"sampledCertificates"`
+	SampleFailures int `json:"sampleFailures"`
+
+	m Measurement
+}
+
+func (r *PCAReport) printText(w io.Writer) {
+	fmt.Fprintf(w, "IssueCertificate (ACM-PCA API) over HTTPS keep-alive: %d P-256 CSRs, %d clients\n", r.CSRs, r.Concurrency)
+	r.m.print(w, wording{unit: "certificates", bound: "raw x509.CreateCertificate (P-256 CA key, all cores)",
+		boundUnit: "raw CreateCertificate", request: "certificate"})
+	fmt.Fprintf(w, "  sample: %d certificates fetched, %d failed to parse, chain to the CA or carry the CSR's key\n", r.Sampled, r.SampleFailures)
+}
+
+// runPCA creates a root CA through the ACM-PCA API, makes n keys and
+// CSRs, and drives IssueCertificate with them.
+func runPCA(ctx context.Context, s *devServer, n, conc int, dur time.Duration, pid int, log io.Writer) (*PCAReport, error) {
+	pca := acmpca.New(acmpca.Options{Region: s.Region, BaseEndpoint: aws.String(s.Endpoint), HTTPClient: s.Client,
+		Credentials: s.credentials()})
+
+	fmt.Fprintln(log, "creating a root CA…")
+	caArn, caCert, err := SetupCA(ctx, pca)
+	if err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(log, "making %d P-256 keys and CSRs…\n", n)
+	csrs, err := NewCSRs(n)
+	if err != nil {
+		return nil, err
+	}
+	fmt.Fprintln(log, "signing requests…")
+	reqs, err := csrs.SignIssue(ctx, PCATarget{Endpoint: s.Endpoint, Region: s.Region, CAArn: caArn}, s.Admin, time.Now())
+	if err != nil {
+		return nil, err
+	}
+	fmt.Fprintln(log, "measuring raw x509.CreateCertificate…")
+	bound, err := csrs.RawCreateBound(3 * time.Second)
+	if err != nil {
+		return nil, err
+	}
+	issued := NewIssued(n)
+	m := measure(ctx, s, reqs, Options{Concurrency: conc, Duration: dur, Client: s.Client, Accept: issued.Accept}, bound, pid, log)
+	sample := issued.Sample(sampleSize)
+	bad := VerifySample(ctx, pca, caArn, caCert, csrs, issued, sample)
+	for _, err := range bad {
+		fmt.Fprintf(log, "sampled certificate: %v\n", err)
+	}
+	r := m.Result
+	return &PCAReport{
+		API: "acm-pca", CSRs: n, Concurrency: conc, Requests: r.Requests, Failures: r.Failures(),
+		CertificatesPerSecond: r.PerSecond, P50Millis: millis(r.P50), P99Millis: millis(r.P99),
+		RawCreatePerSec: bound.PerSecond, ThroughputRatio: m.ThroughputRatio(),
+		ServerCPUSeconds: m.ServerCPUSeconds, CertsPerCPUSec: m.PerServerCPUSecond(), RawCreatePerCPUSec: bound.PerCPUSecond,
+		CPUEfficiency: m.CPUEfficiency(), ServerPeakRSSMiB: m.ServerPeakRSSMiB,
+		StoreWrites: m.StoreWrites, WritesPerCertificate: m.WritesPerRequest(),
+		Sampled: len(sample), SampleFailures: len(bad), m: m,
+	}, nil
+}

@@ -1,0 +1,87 @@
+package loadtest
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/rolesanywhere"
+)
+
+// Report is what the load command prints for CreateSession (also as JSON
+// with --json).
+type Report struct {
+	KeyType            KeyType `json:"keyType"`
+	Certificates       int     `json:"certificates"`
+	Concurrency        int     `json:"concurrency"`
+	Requests           int64   `json:"requests"`
+	Failures           int64   `json:"failures"`
+	SessionsPerSecond  float64 `json:"sessionsPerSecond"`
+	P50Millis          float64 `json:"p50Millis"`
+	P99Millis          float64 `json:"p99Millis"`
+	CryptoBoundPerSec  float64 `json:"cryptoBoundPerSecond"`
+	ThroughputRatio    float64 `json:"throughputRatio"`
+	ServerCPUSeconds   float64 `json:"serverCpuSeconds,omitempty"`
+	SessionsPerCPUSec  float64 `json:"sessionsPerServerCpuSecond,omitempty"`
+	CryptoPerCPUSec    float64 `json:"cryptoPerCpuSecond,omitempty"`
+	CPUEfficiency      float64 `json:"cpuEfficiencyRatio,omitempty"`
+	ServerPeakRSSMiB   float64 `json:"serverPeakRssMiB,omitempty"`
+	StoreWrites        float64 `json:"storeWrites"`
+	WritesPerRequest   float64 `json:"storeWritesPerRequest"`
+	ServerStoreMetrics bool    `json:"-"`
+
+	m Measurement
+}
+
+func (r *Report) printText(w io.Writer) {
+	fmt.Fprintf(w, "CreateSession over HTTPS keep-alive: %s leaves, %d certificates, %d clients\n", r.KeyType, r.Certificates, r.Concurrency)
+	r.m.print(w, wording{unit: "sessions", bound: "crypto bound (parse + chain verify + request verify, all cores)",
+		boundUnit: "crypto ops", request: "request"})
+}
+
+// runSessions creates a trust anchor and a profile on the server, issues
+// n distinct certificates, and drives CreateSession with them.
+func runSessions(ctx context.Context, s *devServer, kt KeyType, n, conc int, dur time.Duration, pid int, log io.Writer) (*Report, error) {
+	admin := rolesanywhere.New(rolesanywhere.Options{Region: s.Region, BaseEndpoint: aws.String(s.Endpoint), HTTPClient: s.Client,
+		Credentials: s.credentials()})
+
+	fmt.Fprintf(log, "issuing %d %s certificates…\n", n, kt)
+	f, err := NewFixture(kt, n, time.Now())
+	if err != nil {
+		return nil, err
+	}
+	target, err := Setup(ctx, admin, f, s.Endpoint, s.Region, s.RoleArn)
+	if err != nil {
+		return nil, err
+	}
+	fmt.Fprintln(log, "signing requests…")
+	reqs, err := f.Sign(target, time.Now())
+	if err != nil {
+		return nil, err
+	}
+	opts := Options{Concurrency: conc, Duration: dur, Client: s.Client, Accept: AcceptStatus(http.StatusCreated)}
+	if err := WaitReady(ctx, reqs, opts); err != nil {
+		return nil, err
+	}
+	fmt.Fprintln(log, "measuring the crypto bound…")
+	bound, err := f.CryptoBound(3 * time.Second)
+	if err != nil {
+		return nil, err
+	}
+	m := measure(ctx, s, reqs, opts, bound, pid, log)
+	r := m.Result
+	rep := &Report{
+		KeyType: kt, Certificates: n, Concurrency: conc, Requests: r.Requests, Failures: r.Failures(),
+		SessionsPerSecond: r.PerSecond, P50Millis: millis(r.P50), P99Millis: millis(r.P99),
+		CryptoBoundPerSec: bound.PerSecond, ThroughputRatio: m.ThroughputRatio(),
+		ServerCPUSeconds: m.ServerCPUSeconds, ServerPeakRSSMiB: m.ServerPeakRSSMiB,
+		StoreWrites: m.StoreWrites, WritesPerRequest: m.WritesPerRequest(), m: m,
+	}
+	if m.ServerCPUSeconds > 0 {
+		rep.SessionsPerCPUSec, rep.CryptoPerCPUSec, rep.CPUEfficiency = m.PerServerCPUSecond(), bound.PerCPUSecond, m.CPUEfficiency()
+	}
+	return rep, nil
+}
