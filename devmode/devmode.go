@@ -153,14 +153,6 @@ func Bootstrap(ctx context.Context, srv *server.Server, opts Options) (*Info, er
 	return info, writeEnv(info)
 }
 
-// TrustPolicy is the dev role's trust policy: the documented IAM Roles
-// Anywhere policy, pinned to the dev trust anchor.
-func TrustPolicy(trustAnchorArn string) string {
-	return `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"rolesanywhere.amazonaws.com"},` +
-		`"Action":["sts:AssumeRole","sts:TagSession","sts:SetSourceIdentity"],` +
-		`"Condition":{"ArnEquals":{"aws:SourceArn":"` + trustAnchorArn + `"}}}]}`
-}
-
 func putRole(ctx context.Context, srv *server.Server, taArn string, opts Options) (sts.Role, error) {
 	id, err := sts.NewRoleID(opts.Rand)
 	if err != nil {
@@ -168,7 +160,7 @@ func putRole(ctx context.Context, srv *server.Server, taArn string, opts Options
 	}
 	role := sts.Role{
 		Arn: srv.Scope().New("iam", "role/"+roleName, false).String(), RoleName: roleName, Path: "/", RoleID: id,
-		MaxSessionDuration: 43200, AssumeRolePolicyDocument: TrustPolicy(taArn), CreateDate: opts.Now().UTC(),
+		MaxSessionDuration: 43200, AssumeRolePolicyDocument: sts.TrustPolicy(taArn), CreateDate: opts.Now().UTC(),
 		Description: "iamra dev mode demo role",
 	}
 	err = srv.Store.Update(ctx, func(tx store.Tx) error {

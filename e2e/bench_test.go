@@ -6,10 +6,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/iamra/iamra/devmode"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awscreds "github.com/aws/aws-sdk-go-v2/credentials"
+	awsiam "github.com/aws/aws-sdk-go-v2/service/iam"
+
 	"github.com/iamra/iamra/loadtest"
-	"github.com/iamra/iamra/store"
-	"github.com/iamra/iamra/sts"
 )
 
 // BenchmarkCreateSessionHTTPS drives CreateSession over HTTPS keep-alive
@@ -21,15 +22,12 @@ func BenchmarkCreateSessionHTTPS(b *testing.B) {
 	for _, kt := range []loadtest.KeyType{loadtest.P256, loadtest.RSA2048} {
 		b.Run(string(kt), func(b *testing.B) {
 			rs := startServer(b, time.Now())
-			role := sts.Role{Arn: "arn:aws:iam::123456789012:role/load", RoleName: "load", RoleID: "AROALOADLOADLOADLOAD1", MaxSessionDuration: 43200,
-				AssumeRolePolicyDocument: devmode.TrustPolicy("arn:aws:rolesanywhere:*:*:trust-anchor/*")}
-			rs.put(b, store.KindRole, "load", role)
 			f, err := loadtest.NewFixture(kt, 256, time.Now())
 			if err != nil {
 				b.Fatal(err)
 			}
 			ctx := context.Background()
-			target, err := loadtest.Setup(ctx, rs.admin(b), f, rs.Endpoint, "us-east-1", role.Arn)
+			target, _, err := loadtest.Setup(ctx, rs.loadtestAdmin(b), f, rs.Endpoint, "us-east-1")
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -60,4 +58,12 @@ func BenchmarkCreateSessionHTTPS(b *testing.B) {
 			b.ReportMetric(float64(r.P99.Microseconds()), "p99-µs")
 		})
 	}
+}
+
+// loadtestAdmin is the control-plane clients `iamra loadtest` sets up
+// with, signing with the server's admin key.
+func (rs *runningServer) loadtestAdmin(t testing.TB) loadtest.Admin {
+	k := rs.State.AdminKeys[0]
+	return loadtest.Admin{RolesAnywhere: rs.admin(t), IAM: awsiam.New(awsiam.Options{Region: "us-east-1", BaseEndpoint: aws.String(rs.Endpoint),
+		Credentials: awscreds.NewStaticCredentialsProvider(k.AccessKeyID, k.SecretAccessKey, ""), HTTPClient: rs.Client})}
 }

@@ -26,7 +26,6 @@ import (
 	"time"
 
 	"github.com/iamra/iamra/credentials"
-	"github.com/iamra/iamra/devmode"
 	"github.com/iamra/iamra/helper/credcache"
 	"github.com/iamra/iamra/helper/credcache/credcachetest"
 	"github.com/iamra/iamra/helper/credserver"
@@ -233,7 +232,7 @@ func (w *helperWorld) seed(t testing.TB) {
 	})
 	put(store.KindRole, helperRoleName, sts.Role{
 		Arn: w.RoleArn, RoleName: helperRoleName, Path: "/", RoleID: "AROAHELPERE2EHELPER1",
-		MaxSessionDuration: max(3600, w.opts.ProfileSeconds), AssumeRolePolicyDocument: devmode.TrustPolicy(w.TrustAnchorArn),
+		MaxSessionDuration: max(3600, w.opts.ProfileSeconds), AssumeRolePolicyDocument: sts.TrustPolicy(w.TrustAnchorArn),
 	})
 	if err := w.srv.Snapshot.Rebuild(context.Background()); err != nil {
 		t.Fatal(err)

@@ -16,8 +16,9 @@ import (
 // a bound measured in the same run, and, given --server-pid, the server's
 // CPU time and peak memory.
 //
-// --api rolesanywhere (the default) creates a trust anchor and a profile,
-// issues --certs distinct certificates, and calls CreateSession. --api
+// --api rolesanywhere (the default) creates a trust anchor, a role that
+// trusts it and a profile, issues --certs distinct certificates, calls
+// CreateSession, and deletes the three. --api
 // acm-pca creates a root CA through the ACM-PCA API, makes --csrs client
 // keys and CSRs, calls IssueCertificate, and checks a sample of what was
 // issued.
@@ -25,7 +26,7 @@ func Command(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("iamra loadtest", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	api := fs.String("api", "rolesanywhere", "what to load: rolesanywhere (CreateSession) or acm-pca (private CA IssueCertificate)")
-	envFile := fs.String("dev-env", "", "dev.env file written by `iamra server --dev` (endpoint, CA bundle, admin key, role)")
+	envFile := fs.String("dev-env", "", "dev.env file written by `iamra server --dev` (endpoint, CA bundle, admin key)")
 	keyType := fs.String("key", "p256", "rolesanywhere: leaf key type, p256 or rsa2048")
 	certs := fs.Int("certs", 10000, "rolesanywhere: distinct leaf certificates (and so subjects)")
 	csrs := fs.Int("csrs", 2000, "acm-pca: distinct client P-256 keys and CSRs (none is sent twice before all were sent)")

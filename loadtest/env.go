@@ -19,7 +19,6 @@ import (
 type devServer struct {
 	Endpoint string
 	Region   string
-	RoleArn  string
 	Admin    aws.Credentials
 	Client   *http.Client
 }
@@ -40,7 +39,7 @@ func connect(envFile string, conc int) (*devServer, error) {
 	}
 	tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}, MaxIdleConnsPerHost: conc, MaxConnsPerHost: conc}
 	return &devServer{
-		Endpoint: env["IAMRA_ENDPOINT"], Region: env["AWS_REGION"], RoleArn: env["IAMRA_ROLE_ARN"],
+		Endpoint: env["IAMRA_ENDPOINT"], Region: env["AWS_REGION"],
 		Admin:  aws.Credentials{AccessKeyID: env["AWS_ACCESS_KEY_ID"], SecretAccessKey: env["AWS_SECRET_ACCESS_KEY"]},
 		Client: &http.Client{Transport: tr, Timeout: 30 * time.Second},
 	}, nil

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/rolesanywhere"
 )
 
@@ -42,21 +43,34 @@ func (r *Report) printText(w io.Writer) {
 		boundUnit: "crypto ops", request: "request"})
 }
 
-// runSessions creates a trust anchor and a profile on the server, issues
-// n distinct certificates, and drives CreateSession with them.
+// runSessions creates a trust anchor, a role that trusts it and a profile
+// on the server, issues n distinct certificates, drives CreateSession with
+// them, and deletes what it created.
 func runSessions(ctx context.Context, s *devServer, kt KeyType, n, conc int, dur time.Duration, pid int, log io.Writer) (*Report, error) {
-	admin := rolesanywhere.New(rolesanywhere.Options{Region: s.Region, BaseEndpoint: aws.String(s.Endpoint), HTTPClient: s.Client,
-		Credentials: s.credentials()})
+	admin := Admin{
+		RolesAnywhere: rolesanywhere.New(rolesanywhere.Options{Region: s.Region, BaseEndpoint: aws.String(s.Endpoint), HTTPClient: s.Client,
+			Credentials: s.credentials()}),
+		IAM: iam.New(iam.Options{Region: s.Region, BaseEndpoint: aws.String(s.Endpoint), HTTPClient: s.Client,
+			Credentials: s.credentials()}),
+	}
 
 	fmt.Fprintf(log, "issuing %d %s certificates…\n", n, kt)
 	f, err := NewFixture(kt, n, time.Now())
 	if err != nil {
 		return nil, err
 	}
-	target, err := Setup(ctx, admin, f, s.Endpoint, s.Region, s.RoleArn)
+	target, teardown, err := Setup(ctx, admin, f, s.Endpoint, s.Region)
 	if err != nil {
 		return nil, err
 	}
+	defer func() {
+		// An interrupted run still cleans up, briefly.
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		if err := teardown(ctx); err != nil {
+			fmt.Fprintf(log, "cleanup (left on the server): %v\n", err)
+		}
+	}()
 	fmt.Fprintln(log, "signing requests…")
 	reqs, err := f.Sign(target, time.Now())
 	if err != nil {

@@ -17,6 +17,15 @@ import (
 // ServicePrincipal is the principal CreateSession assumes roles as.
 const ServicePrincipal = "rolesanywhere.amazonaws.com"
 
+// TrustPolicy is the trust policy AWS documents for IAM Roles Anywhere
+// roles, pinned with ArnEquals aws:SourceArn to one trust anchor so that
+// certificates from other anchors cannot assume the role.
+func TrustPolicy(trustAnchorArn string) string {
+	return `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"` + ServicePrincipal + `"},` +
+		`"Action":["sts:AssumeRole","sts:TagSession","sts:SetSourceIdentity"],` +
+		`"Condition":{"ArnEquals":{"aws:SourceArn":"` + trustAnchorArn + `"}}}]}`
+}
+
 // Role is an IAM role as CreateSession needs it.
 type Role struct {
 	Arn                      string    `json:"arn"`
