@@ -104,7 +104,10 @@ type Server struct {
 	closers     []io.Closer
 	handler     http.Handler
 	admin       map[string]datadir.AdminKey
-	ready       func(context.Context) error
+	// adminKeys caches the SigV4 signing keys derived from admin secrets:
+	// four HMACs a request saved, and the admin keys are few.
+	adminKeys *sigv4.KeyCache
+	ready     func(context.Context) error
 }
 
 // New opens the data directory and the store and builds the handlers.
@@ -118,7 +121,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if cfg.Skew == 0 {
 		cfg.Skew = 5 * time.Minute
 	}
-	s := &Server{cfg: cfg, Dir: datadir.Dir(cfg.DataDir)}
+	s := &Server{cfg: cfg, Dir: datadir.Dir(cfg.DataDir), adminKeys: sigv4.NewKeyCache(64)}
 	var err error
 	s.State, err = datadir.Init(ctx, s.Dir, datadir.Options{Scope: cfg.Scope, Hosts: cfg.Hosts, Now: cfg.Now, Rand: cfg.Rand})
 	if err != nil {
@@ -428,7 +431,7 @@ func (s *Server) signedAPIs() http.Handler {
 			return
 		}
 		r.Body = io.NopCloser(bytes.NewReader(body))
-		res, err := sigv4.Verify(r.Context(), r, body, sigv4.VerifyOptions{Now: s.cfg.Now(), Skew: s.cfg.Skew, Lookup: s.lookupAdmin})
+		res, err := sigv4.Verify(r.Context(), r, body, sigv4.VerifyOptions{Now: s.cfg.Now(), Skew: s.cfg.Skew, Lookup: s.lookupAdmin, Keys: s.adminKeys})
 		if err != nil {
 			e := awserr.As(err)
 			s.cfg.Logger.Info("signed request refused", "requestId", restjson.RequestID(r.Context()), "code", e.Code, "reason", e.Reason, "detail", e.Detail, "accessKeyId", cred.AccessKeyID)
