@@ -3,20 +3,25 @@ package ca
 import (
 	"bytes"
 	"crypto"
+	"crypto/ecdsa"
 	"crypto/rand"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/asn1"
 	"fmt"
+	"io"
 	"math/big"
 	"net"
 	"net/url"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	"golang.org/x/crypto/cryptobyte"
 	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
+
+	"github.com/iamra/iamra/awserr"
 )
 
 // matchStdlib signs tmpl with createCertificate and with
@@ -718,20 +723,121 @@ func handMadeCSR(t testing.TB, key crypto.Signer, spki []byte) []byte {
 		b.AddBytes(spki)
 		b.AddASN1(cbasn1.Tag(0).ContextSpecific().Constructed(), func(*cryptobyte.Builder) {})
 	})
-	tbs := info.BytesOrPanic()
+	return signCSRInfo(t, key, info.BytesOrPanic())
+}
+
+// signCSRInfo signs a CertificationRequestInfo, whatever it holds, with
+// SHA-256 and key, and returns the CertificationRequest.
+func signCSRInfo(t testing.TB, key crypto.Signer, info []byte) []byte {
+	t.Helper()
 	alg := certSigAlgs[x509.SHA256WithRSA]
 	if publicKeyFamily(key.Public()) == x509.ECDSA {
 		alg = certSigAlgs[x509.ECDSAWithSHA256]
 	}
-	sig, err := key.Sign(rand.Reader, hashOf(crypto.SHA256, tbs), crypto.SHA256)
+	sig, err := key.Sign(rand.Reader, hashOf(crypto.SHA256, info), crypto.SHA256)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var csr cryptobyte.Builder
 	csr.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
-		b.AddBytes(tbs)
+		b.AddBytes(info)
 		b.AddBytes(alg.id)
 		b.AddASN1BitString(sig)
 	})
 	return csr.BytesOrPanic()
+}
+
+// externalSigner is a crypto.Signer that is not one of Go's key types, as
+// a PKCS#11 or remote signer is. mangle, when set, alters its signatures.
+type externalSigner struct {
+	crypto.Signer
+	mangle func(sig []byte) []byte
+}
+
+func (s *externalSigner) Sign(r io.Reader, digest []byte, opts crypto.SignerOpts) ([]byte, error) {
+	sig, err := s.Signer.Sign(r, digest, opts)
+	if err != nil || s.mangle == nil {
+		return sig, err
+	}
+	return s.mangle(sig), nil
+}
+
+// rawECDSA turns an ASN.1 ECDSA signature into r||s, what PKCS#11's
+// CKM_ECDSA returns and a careless module would pass on.
+func rawECDSA(size int) func([]byte) []byte {
+	return func(sig []byte) []byte {
+		s := cryptobyte.String(sig)
+		var inner cryptobyte.String
+		r, ss := new(big.Int), new(big.Int)
+		if !s.ReadASN1(&inner, cbasn1.SEQUENCE) || !inner.ReadASN1Integer(r) || !inner.ReadASN1Integer(ss) {
+			return nil
+		}
+		out := make([]byte, 2*size)
+		r.FillBytes(out[:size])
+		ss.FillBytes(out[size:])
+		return out
+	}
+}
+
+// TestExternalSignersAreVerified checks the self-check policy: a signer
+// that is not a Go key has its signatures verified, and a bad one is
+// refused with the error x509.CreateCertificate's check used to give.
+func TestExternalSignersAreVerified(t *testing.T) {
+	pki := newTestPKI(t)
+	flip := func(sig []byte) []byte {
+		sig = bytes.Clone(sig)
+		sig[len(sig)-1] ^= 1
+		return sig
+	}
+	for _, iss := range pki.issuers[:3] {
+		wrongSig, err := mustKey(t, keyName(iss.key)).Sign(rand.Reader, make([]byte, 32), crypto.SHA256)
+		if err != nil {
+			t.Fatal(err)
+		}
+		mangles := map[string]func([]byte) []byte{
+			"flipped bit": flip,
+			"empty":       func([]byte) []byte { return nil },
+			"wrong key":   func([]byte) []byte { return wrongSig },
+		}
+		if pub, ok := iss.key.Public().(*ecdsa.PublicKey); ok {
+			mangles["PKCS#11 r||s"] = rawECDSA((pub.Curve.Params().BitSize + 7) / 8)
+		}
+		for _, alg := range algorithmsFor(iss.key) {
+			req := IssueRequest{Template: TemplateEndEntityClientAuth, PublicKey: pki.keys[1].Public(), Subject: pkix.Name{CommonName: "leaf"},
+				NotBefore: t0, NotAfter: t0.Add(time.Hour), SigningAlgorithm: alg}
+			t.Run(iss.name+"/"+alg+"/good", func(t *testing.T) {
+				c, err := Issue(iss.cert, &externalSigner{Signer: iss.key}, req, rand.Reader)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := c.CheckSignatureFrom(iss.cert); err != nil {
+					t.Fatal(err)
+				}
+			})
+			for name, mangle := range mangles {
+				t.Run(iss.name+"/"+alg+"/"+name, func(t *testing.T) {
+					c, err := Issue(iss.cert, &externalSigner{Signer: iss.key, mangle: mangle}, req, rand.Reader)
+					if err == nil {
+						t.Fatalf("issued %v with a bad signature", c.Subject)
+					}
+					wantSignFailure(t, err)
+				})
+			}
+		}
+		t.Run(iss.name+"/self-signed root", func(t *testing.T) {
+			_, err := NewSelfSignedRoot(pkix.Name{CommonName: "r"}, &externalSigner{Signer: iss.key, mangle: flip}, t0, t0.AddDate(1, 0, 0), rand.Reader)
+			wantSignFailure(t, err)
+		})
+	}
+}
+
+func wantSignFailure(t *testing.T, err error) {
+	t.Helper()
+	e := awserr.As(err)
+	if e.Code != CodeRequestFailed || e.Message != "The certificate could not be signed." || e.Reason != "ca.issue.sign" || e.Status != 400 {
+		t.Fatalf("got %v", err)
+	}
+	if !strings.Contains(e.Detail, "signature returned by signer is invalid") {
+		t.Fatalf("detail %q", e.Detail)
+	}
 }
