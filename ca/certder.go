@@ -5,10 +5,10 @@ package ca
 //
 // It exists to sign once. CreateCertificate verifies every signature it
 // makes, to catch a crypto.Signer that misbehaves; for a P-256 CA that
-// check costs more than the signature itself (~69 µs against ~30 µs), on
-// top of the CSR verification issuance needs anyway. createCertificate
-// skips the check for Go's own key types and keeps it for every other
-// signer (HSMs, remote signers): see signTBS.
+// check costs about twice the signature itself, on top of the CSR
+// verification issuance needs anyway. createCertificate skips the check
+// for Go's own key types and keeps it for every other signer (HSMs,
+// remote signers): see signTBS.
 //
 // It writes exactly the TBSCertificate crypto/x509 would write for the
 // templates certificateTemplate builds: same fields and extension order,
@@ -245,14 +245,15 @@ func createCertificate(rand io.Reader, tmpl, parent *x509.Certificate, spki []by
 		return nil, fmt.Errorf("signature algorithm %v is not supported for a %T key", tmpl.SignatureAlgorithm, key.Public())
 	}
 	if tmpl.SerialNumber == nil || tmpl.SerialNumber.Sign() < 0 {
-		return nil, errors.New("the serial number must be a positive integer")
+		return nil, errors.New("the serial number must be a non-negative integer")
 	}
 	if tmpl.BasicConstraintsValid && (tmpl.MaxPathLen < -1 ||
 		!tmpl.IsCA && tmpl.MaxPathLen != -1 && (tmpl.MaxPathLen != 0 || tmpl.MaxPathLenZero)) {
 		return nil, errors.New("only CA certificates have a path length constraint, of -1 or more")
 	}
-	// Issue has checked this; the signature check signTBS may skip relies
-	// on it, so it is not left to callers.
+	// certificateTemplate checks this too, but signTBS trusts Go keys'
+	// signatures on the strength of it, so it is checked where it is relied
+	// on.
 	issuerPub := parent.PublicKey
 	if issuerPub == nil {
 		issuerPub = key.Public()
@@ -309,13 +310,19 @@ func createCertificate(rand io.Reader, tmpl, parent *x509.Certificate, spki []by
 	if err != nil {
 		return nil, err
 	}
-	cert := cryptobyte.NewBuilder(make([]byte, 0, len(tbs)+len(alg.id)+len(sig)+16))
-	cert.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
-		b.AddBytes(tbs)
-		b.AddBytes(alg.id)
+	return signedDER(tbs, alg.id, sig)
+}
+
+// signedDER wraps signed content the X.509 way (RFC 5280 §4.1, and PKCS#10
+// alike): SEQUENCE { content, signatureAlgorithm, signature BIT STRING }.
+func signedDER(content, algID, sig []byte) ([]byte, error) {
+	b := cryptobyte.NewBuilder(make([]byte, 0, len(content)+len(algID)+len(sig)+16))
+	b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
+		b.AddBytes(content)
+		b.AddBytes(algID)
 		b.AddASN1BitString(sig)
 	})
-	return cert.Bytes()
+	return b.Bytes()
 }
 
 func unsupportedFields(c *x509.Certificate) bool {
@@ -538,9 +545,14 @@ func crlDistributionPointsValue(urls []string) cryptobyte.BuilderContinuation {
 // from GenerateKey or PKCS#8 parsing, which derive the public point from
 // the private scalar; createCertificate has checked that point (or
 // modulus) against the issuer's certificate. Verifying again would cost
-// more than signing.
+// more than signing. (What it would still catch, an *ecdsa.PrivateKey put
+// together by hand with a scalar that is not its point's, iamra never
+// makes.)
 func signTBS(rand io.Reader, key crypto.Signer, issuerPub crypto.PublicKey, alg certSigAlg, tbs []byte) ([]byte, error) {
-	digest := hashOf(alg.hash, tbs)
+	digest, err := hashOf(alg.hash, tbs)
+	if err != nil {
+		return nil, err
+	}
 	var opts crypto.SignerOpts = alg.hash
 	if alg.pss {
 		opts = &rsa.PSSOptions{SaltLength: rsa.PSSSaltLengthEqualsHash, Hash: alg.hash}
@@ -560,17 +572,19 @@ func signTBS(rand io.Reader, key crypto.Signer, issuerPub crypto.PublicKey, alg 
 }
 
 // hashOf hashes with one of the hashes of certSigAlgs.
-func hashOf(h crypto.Hash, msg []byte) []byte {
+func hashOf(h crypto.Hash, msg []byte) ([]byte, error) {
 	switch h {
+	case crypto.SHA256:
+		sum := sha256.Sum256(msg)
+		return sum[:], nil
 	case crypto.SHA384:
 		sum := sha512.Sum384(msg)
-		return sum[:]
+		return sum[:], nil
 	case crypto.SHA512:
 		sum := sha512.Sum512(msg)
-		return sum[:]
+		return sum[:], nil
 	}
-	sum := sha256.Sum256(msg)
-	return sum[:]
+	return nil, fmt.Errorf("unsupported hash %v", h)
 }
 
 func verifyDigest(pub crypto.PublicKey, alg certSigAlg, digest, sig []byte) error {
