@@ -3,7 +3,6 @@ package ca
 import (
 	"crypto"
 	"crypto/rsa"
-	"crypto/sha1"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/asn1"
@@ -85,7 +84,7 @@ func Issue(issuer *x509.Certificate, issuerKey crypto.Signer, req IssueRequest, 
 	if err != nil {
 		return nil, err
 	}
-	tmpl, pub, err := certificateTemplate(t, issuer, issuerKey, req, rand)
+	tmpl, key, err := certificateTemplate(t, issuer, issuerKey, req, rand)
 	if err != nil {
 		return nil, err
 	}
@@ -93,13 +92,19 @@ func Issue(issuer *x509.Certificate, issuerKey crypto.Signer, req IssueRequest, 
 	if parent == nil {
 		parent = tmpl
 	}
-	der, err := x509.CreateCertificate(rand, tmpl, parent, pub, issuerKey)
+	der, err := createCertificate(rand, tmpl, parent, key.spki, issuerKey)
 	if err != nil {
 		// Everything the client controls was checked above, so what is left
 		// (a failing HSM, a key that does not match) is ours.
-		return nil, pcaError(CodeRequestFailed, "The certificate could not be signed.", "ca.issue.sign", "x509.CreateCertificate: %v", err)
+		return nil, pcaError(CodeRequestFailed, "The certificate could not be signed.", "ca.issue.sign", "signing the certificate: %v", err)
 	}
-	return x509.ParseCertificate(der)
+	// Parsing also checks the encoding: crypto/x509 rejects what it would
+	// not have written (and names it could not have parsed from a CSR).
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		return nil, pcaError(CodeRequestFailed, "The certificate could not be signed.", "ca.issue.parse", "parsing the signed certificate: %v", err)
+	}
+	return cert, nil
 }
 
 // NewSelfSignedRoot creates a root CA certificate for key: X.509 v3,
@@ -116,17 +121,18 @@ func NewSelfSignedRoot(subject pkix.Name, key crypto.Signer, notBefore, notAfter
 
 // certificateTemplate validates req against t and the issuer and builds
 // the x509 template to sign, with the subject's public key.
-func certificateTemplate(t *Template, issuer *x509.Certificate, issuerKey crypto.Signer, req IssueRequest, rand io.Reader) (*x509.Certificate, crypto.PublicKey, error) {
+func certificateTemplate(t *Template, issuer *x509.Certificate, issuerKey crypto.Signer, req IssueRequest, rand io.Reader) (*x509.Certificate, subjectKey, error) {
 	c := &x509.Certificate{
 		Subject: req.Subject, DNSNames: req.DNSNames, IPAddresses: req.IPAddresses,
 		URIs: req.URIs, EmailAddresses: req.EmailAddresses,
 	}
 	pub := req.PublicKey
+	var rawSPKI []byte
 	if req.CSR != nil {
 		if err := req.CSR.CheckSignature(); err != nil {
-			return nil, nil, malformedCSR("ca.csr.signature", "CSR signature does not verify: %v", err)
+			return nil, subjectKey{}, malformedCSR("ca.csr.signature", "CSR signature does not verify: %v", err)
 		}
-		pub = req.CSR.PublicKey
+		pub, rawSPKI = req.CSR.PublicKey, req.CSR.RawSubjectPublicKeyInfo
 		c.Subject = req.CSR.Subject
 		c.DNSNames, c.IPAddresses, c.URIs, c.EmailAddresses = req.CSR.DNSNames, req.CSR.IPAddresses, req.CSR.URIs, req.CSR.EmailAddresses
 		if t.CSRPassthrough {
@@ -138,13 +144,13 @@ func certificateTemplate(t *Template, issuer *x509.Certificate, issuerKey crypto
 		}
 	}
 	if pub == nil {
-		return nil, nil, invalidArgs("ca.issue.no_key", "A CSR or a public key is required.")
+		return nil, subjectKey{}, invalidArgs("ca.issue.no_key", "A CSR or a public key is required.")
 	}
 	if _, err := KeyAlgorithmOf(pub); err != nil {
 		if req.CSR != nil {
-			return nil, nil, malformedCSR("ca.csr.key", "%s", errorMessage(err))
+			return nil, subjectKey{}, malformedCSR("ca.csr.key", "%s", errorMessage(err))
 		}
-		return nil, nil, err
+		return nil, subjectKey{}, err
 	}
 	if p := req.Passthrough; p != nil && t.APIPassthrough {
 		if p.Subject != nil {
@@ -156,40 +162,40 @@ func certificateTemplate(t *Template, issuer *x509.Certificate, issuerKey crypto
 	}
 	if len(c.Subject.ToRDNSequence()) == 0 && len(c.DNSNames)+len(c.IPAddresses)+len(c.URIs)+len(c.EmailAddresses) == 0 {
 		if req.CSR != nil {
-			return nil, nil, malformedCSR("ca.csr.no_name", "the CSR has neither a subject nor a subject alternative name")
+			return nil, subjectKey{}, malformedCSR("ca.csr.no_name", "the CSR has neither a subject nor a subject alternative name")
 		}
-		return nil, nil, invalidArgs("ca.issue.no_name", "A certificate needs a subject or a subject alternative name.")
+		return nil, subjectKey{}, invalidArgs("ca.issue.no_name", "A certificate needs a subject or a subject alternative name.")
 	}
 
 	if t.Root {
 		if issuer != nil || !publicKeysEqual(pub, issuerKey.Public()) {
-			return nil, nil, invalidArgs("ca.template.root_not_self",
+			return nil, subjectKey{}, invalidArgs("ca.template.root_not_self",
 				"The %s template can only be used by a root CA to issue its own certificate from its own CSR.", t.Name)
 		}
 	} else {
 		if issuer == nil {
-			return nil, nil, invalidArgs("ca.template.not_root", "The %s template cannot be used for a self-signed certificate.", t.Name)
+			return nil, subjectKey{}, invalidArgs("ca.template.not_root", "The %s template cannot be used for a self-signed certificate.", t.Name)
 		}
 		if !issuer.IsCA || issuer.KeyUsage&x509.KeyUsageCertSign == 0 {
-			return nil, nil, invalidArgs("ca.issuer.not_ca", "The issuing certificate is not a CA certificate allowed to sign certificates.")
+			return nil, subjectKey{}, invalidArgs("ca.issuer.not_ca", "The issuing certificate is not a CA certificate allowed to sign certificates.")
 		}
 		if !publicKeysEqual(issuer.PublicKey, issuerKey.Public()) {
-			return nil, nil, pcaError(CodeInvalidState, "The CA's key does not match its certificate.", "ca.issuer.key_mismatch",
+			return nil, subjectKey{}, pcaError(CodeInvalidState, "The CA's key does not match its certificate.", "ca.issuer.key_mismatch",
 				"issuer key does not match certificate %s", issuer.Subject)
 		}
 		if t.CA && (issuer.MaxPathLen > 0 || issuer.MaxPathLenZero) && t.PathLen >= issuer.MaxPathLen {
-			return nil, nil, invalidArgs("ca.template.path_len",
+			return nil, subjectKey{}, invalidArgs("ca.template.path_len",
 				"The %s template needs a path length below the issuing CA's path length constraint of %d.", t.Name, issuer.MaxPathLen)
 		}
 	}
 
 	if !req.NotAfter.After(req.NotBefore) {
-		return nil, nil, invalidArgs("ca.validity.order", "The certificate's validity must end after it begins.")
+		return nil, subjectKey{}, invalidArgs("ca.validity.order", "The certificate's validity must end after it begins.")
 	}
 	c.NotBefore, c.NotAfter = req.NotBefore.UTC().Truncate(time.Second), req.NotAfter.UTC().Truncate(time.Second)
 	if issuer != nil {
 		if c.NotAfter.After(issuer.NotAfter) {
-			return nil, nil, invalidArgs("ca.validity.beyond_ca",
+			return nil, subjectKey{}, invalidArgs("ca.validity.beyond_ca",
 				"The certificate validity specified exceeds the certificate authority validity (%s).", issuer.NotAfter.UTC().Format(time.RFC3339))
 		}
 		// Backdating (PCA backdates an hour) must not start before the CA.
@@ -205,21 +211,21 @@ func certificateTemplate(t *Template, issuer *x509.Certificate, issuerKey crypto
 	}
 	alg, err := SignatureAlgorithm(algName, signer)
 	if err != nil {
-		return nil, nil, err
+		return nil, subjectKey{}, err
 	}
 	c.SignatureAlgorithm = alg
 
 	c.SerialNumber = req.SerialNumber
 	if c.SerialNumber == nil {
 		if c.SerialNumber, err = NewSerial(rand); err != nil {
-			return nil, nil, err
+			return nil, subjectKey{}, err
 		}
 	}
-	ski, err := SubjectKeyID(pub)
+	key, err := newSubjectKey(pub, rawSPKI)
 	if err != nil {
-		return nil, nil, err
+		return nil, subjectKey{}, err
 	}
-	c.SubjectKeyId = ski
+	c.SubjectKeyId = key.id
 	c.BasicConstraintsValid = true
 	c.IsCA = t.CA
 	if t.CA {
@@ -237,7 +243,7 @@ func certificateTemplate(t *Template, issuer *x509.Certificate, issuerKey crypto
 	if req.CRLDistributionPoint != "" && !t.Root {
 		c.CRLDistributionPoints = []string{req.CRLDistributionPoint}
 	}
-	return c, pub, nil
+	return c, key, nil
 }
 
 // NewSerial returns a random positive serial of 127 bits: unpredictable
@@ -259,19 +265,11 @@ func NewSerial(rand io.Reader) (*big.Int, error) {
 // SubjectKeyID computes RFC 5280 §4.2.1.2 method 1: SHA-1 of the
 // subjectPublicKey bit string.
 func SubjectKeyID(pub crypto.PublicKey) ([]byte, error) {
-	der, err := x509.MarshalPKIXPublicKey(pub)
+	k, err := newSubjectKey(pub, nil)
 	if err != nil {
-		return nil, invalidArgs("ca.key.marshal", "The public key cannot be encoded.")
+		return nil, err
 	}
-	var spki struct {
-		Algorithm pkix.AlgorithmIdentifier
-		PublicKey asn1.BitString
-	}
-	if _, err := asn1.Unmarshal(der, &spki); err != nil {
-		return nil, invalidArgs("ca.key.marshal", "The public key cannot be encoded.")
-	}
-	sum := sha1.Sum(spki.PublicKey.Bytes)
-	return sum[:], nil
+	return k.id, nil
 }
 
 // CreateCSR makes a PKCS#10 request for key, signed with a PCA signing

@@ -185,6 +185,12 @@ func TestIssueErrors(t *testing.T) {
 			"InvalidArgsException: The signing algorithm SHA256WITHRSA does not match the algorithm family of the CA's key. [ca.signing_algorithm.family] (The signing algorithm SHA256WITHRSA does not match the algorithm family of the CA's key.)"},
 		{"wrong issuer key", root, ok, IssueRequest{CSR: okCSR, NotBefore: t0, NotAfter: t0.Add(time.Hour)},
 			"InvalidStateException: The CA's key does not match its certificate. [ca.issuer.key_mismatch] (issuer key does not match certificate CN=iamra test root,O=iamra)"},
+		{"passthrough name that is not IA5", root, rootKey, IssueRequest{Template: TemplateBlankEndEntityAPI, CSR: okCSR, NotBefore: t0, NotAfter: t0.Add(time.Hour),
+			Passthrough: &Passthrough{DNSNames: []string{"bücher.example"}}},
+			`RequestFailedException: The certificate could not be signed. [ca.issue.sign] (signing the certificate: "bücher.example" cannot be encoded as an IA5String)`},
+		{"passthrough URI crypto/x509 cannot read back", root, rootKey, IssueRequest{Template: TemplateBlankEndEntityAPI, CSR: okCSR, NotBefore: t0, NotAfter: t0.Add(time.Hour),
+			Passthrough: &Passthrough{URIs: []*url.URL{{Scheme: "http", Host: "a..b", Path: "/"}}}},
+			`RequestFailedException: The certificate could not be signed. [ca.issue.parse] (parsing the signed certificate: x509: cannot parse URI "http://a..b/": invalid domain)`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c, err := Issue(tc.issuer, tc.issuerKey, tc.req, rand.Reader)

@@ -123,18 +123,23 @@ func SignatureAlgorithm(name string, signer crypto.PublicKey) (x509.SignatureAlg
 	if !ok {
 		return 0, invalidArgs("ca.signing_algorithm.unknown", "The signing algorithm %q is not supported.", name)
 	}
-	var family x509.PublicKeyAlgorithm
-	switch signer.(type) {
-	case *rsa.PublicKey:
-		family = x509.RSA
-	case *ecdsa.PublicKey:
-		family = x509.ECDSA
-	}
-	if publicKeyAlgorithmOf(alg) != family {
+	if publicKeyAlgorithmOf(alg) != publicKeyFamily(signer) {
 		return 0, invalidArgs("ca.signing_algorithm.family",
 			"The signing algorithm %s does not match the algorithm family of the CA's key.", name)
 	}
 	return alg, nil
+}
+
+// publicKeyFamily is the algorithm family of a CA key, for matching it
+// with signature algorithms.
+func publicKeyFamily(pub crypto.PublicKey) x509.PublicKeyAlgorithm {
+	switch pub.(type) {
+	case *rsa.PublicKey:
+		return x509.RSA
+	case *ecdsa.PublicKey:
+		return x509.ECDSA
+	}
+	return x509.UnknownPublicKeyAlgorithm
 }
 
 func publicKeyAlgorithmOf(alg x509.SignatureAlgorithm) x509.PublicKeyAlgorithm {
