@@ -188,15 +188,7 @@ func (r *recorder) lead(write func([]*issueRecord) error) {
 		}
 	}()
 	err = write(batch)
-	dbgMu.Lock()
-	dbgHist[len(batch)]++
-	dbgMu.Unlock()
 }
-
-var dbgMu sync.Mutex
-var dbgHist = map[int]int{}
-
-func DbgHist() map[int]int { dbgMu.Lock(); defer dbgMu.Unlock(); return dbgHist }
 
 var errRecordAbandoned = errors.New("ca: recording the certificate failed")
 
