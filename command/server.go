@@ -18,6 +18,7 @@ import (
 	"github.com/iamra/iamra/ca"
 	"github.com/iamra/iamra/datadir"
 	"github.com/iamra/iamra/devmode"
+	"github.com/iamra/iamra/gcbudget"
 	"github.com/iamra/iamra/server"
 )
 
@@ -213,5 +214,8 @@ func serve(ctx context.Context, f serverFlags, log *slog.Logger, stdout io.Write
 		devmode.PrintBanner(stdout, info)
 	}
 	log.Info("iamra server listening", "endpoint", endpoint, "dataDir", f.dataDir, "account", f.scope.AccountID, "region", f.scope.Region)
+	if gcbudget.Start(ctx) {
+		log.Debug("GC target follows the live heap", "budgetMiB", gcbudget.DefaultBudget>>20)
+	}
 	return srv.Run(ctx, ln, f.plainHTTP)
 }

@@ -1,0 +1,66 @@
+package gcbudget
+
+import (
+	"context"
+	"runtime/debug"
+	"testing"
+	"time"
+)
+
+func TestPercent(t *testing.T) {
+	const mib = 1 << 20
+	for _, tc := range []struct {
+		live, budget uint64
+		want         int
+	}{
+		{10 * mib, 128 * mib, MaxPercent},  // small heap: grow to 5×
+		{25 * mib, 128 * mib, 412 - 12},    // exactly 5× fits: 400
+		{32 * mib, 128 * mib, 300},         // 32 MiB × 4 = 128 MiB
+		{64 * mib, 128 * mib, 100},         // doubling fills the budget
+		{100 * mib, 128 * mib, MinPercent}, // never below Go's default
+		{200 * mib, 128 * mib, MinPercent}, // live heap above the budget
+		{0, 128 * mib, MinPercent},         // no measurement yet
+	} {
+		if got := Percent(tc.live, tc.budget); got != tc.want {
+			t.Errorf("Percent(%d MiB, %d MiB) = %d, want %d", tc.live/mib, tc.budget/mib, got, tc.want)
+		}
+	}
+}
+
+func TestEnabled(t *testing.T) {
+	env := func(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+	if !Enabled(env(nil)) {
+		t.Error("disabled with no GOGC or GOMEMLIMIT")
+	}
+	if Enabled(env(map[string]string{"GOGC": "200"})) || Enabled(env(map[string]string{"GOMEMLIMIT": "1GiB"})) {
+		t.Error("enabled although the operator chose")
+	}
+}
+
+// Run sets a percentage from the live heap and restores the previous one
+// when it stops.
+func TestRunRestores(t *testing.T) {
+	prev := debug.SetGCPercent(137)
+	defer debug.SetGCPercent(prev)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { Run(ctx, 1<<40, time.Millisecond); close(done) }()
+	// A budget of a TiB leaves the test's small heap at MaxPercent.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		p := debug.SetGCPercent(-1)
+		debug.SetGCPercent(p)
+		if p == MaxPercent {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("GC percent %d, want %d", p, MaxPercent)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	cancel()
+	<-done
+	if p := debug.SetGCPercent(137); p != 137 {
+		t.Fatalf("GC percent %d after Run, want the previous 137", p)
+	}
+}
