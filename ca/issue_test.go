@@ -1,6 +1,7 @@
 package ca
 
 import (
+	"bytes"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -8,6 +9,7 @@ import (
 	"crypto/rsa"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"math/big"
 	"net"
 	"net/url"
 	"testing"
@@ -252,5 +254,37 @@ func TestSubordinateChain(t *testing.T) {
 	if _, err := leaf.Verify(x509.VerifyOptions{Roots: roots, Intermediates: inter, CurrentTime: t0.Add(time.Minute),
 		KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// Serials ascend with time whatever their random part, so that records
+// issued one after the other sit together in the store's index; the
+// random part is 80 bits.
+func TestNewSerial(t *testing.T) {
+	at := time.Date(2026, 12, 6, 5, 0, 0, 0, time.UTC)
+	ones := bytes.NewReader(bytes.Repeat([]byte{0xff}, 10))
+	hi, err := NewSerial(at, ones)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := new(big.Int).Lsh(big.NewInt(at.UnixMilli()), 80)
+	want.Add(want, new(big.Int).Sub(new(big.Int).Lsh(big.NewInt(1), 80), big.NewInt(1)))
+	if hi.Cmp(want) != 0 {
+		t.Fatalf("NewSerial = %x, want %x", hi, want)
+	}
+	lo, err := NewSerial(at.Add(time.Millisecond), bytes.NewReader(make([]byte, 10)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if lo.Cmp(hi) <= 0 {
+		t.Fatalf("a serial a millisecond later (%x) is not above the one before (%x)", lo, hi)
+	}
+	// Before 1970 the time part is 0; the serial stays positive.
+	early, err := NewSerial(time.Unix(-5, 0), rand.Reader)
+	if err != nil || early.Sign() <= 0 || early.BitLen() > 80 {
+		t.Fatalf("NewSerial before 1970 = %v, %v", early, err)
+	}
+	if _, err := NewSerial(at, bytes.NewReader(nil)); err == nil {
+		t.Fatal("no randomness, no serial")
 	}
 }
