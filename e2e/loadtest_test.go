@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"math"
 	"os"
 	"strconv"
 	"strings"
@@ -64,9 +65,9 @@ func TestLoadtestCreateSession(t *testing.T) {
 
 // `iamra loadtest --api acm-pca` against a dev-mode server, as an operator
 // runs it but short: every IssueCertificate succeeds,
-// the sampled certificates verify, and every figure of the report is
-// measured. The figures' values are not checked: timings here mean
-// nothing.
+// the sampled certificates verify, every figure of the report is
+// measured, and the cost split is derived from the figures it names. The
+// figures' values are not checked: timings here mean nothing.
 func TestLoadtestACMPCA(t *testing.T) {
 	_, info := startDevServer(t)
 	// The server runs in this process, so its CPU time is this process's.
@@ -87,9 +88,37 @@ func TestLoadtestACMPCA(t *testing.T) {
 		"serverCpuSeconds": r.ServerCPUSeconds, "certificatesPerServerCpuSecond": r.CertsPerCPUSec,
 		"rawCreateCertificatePerCpuSecond": r.RawCreatePerCPUSec, "cpuEfficiencyRatio": r.CPUEfficiency,
 		"serverPeakRssMiB": r.ServerPeakRSSMiB, "storeWrites": r.StoreWrites, "storeWritesPerCertificate": r.WritesPerCertificate,
+		"requestFloorRequests": float64(r.FloorRequests), "requestFloorServerCpuSeconds": r.FloorServerCPUSeconds,
+		"cryptoFloorPerCpuSecond":       r.CryptoFloorPerCPUSec,
+		"rawCreateCertificateCpuMicros": r.RawCreateMicros, "issuanceServerCpuMicrosPerCertificate": r.IssuanceMicros,
+		"cryptoFloorCpuMicrosPerCertificate": r.CryptoFloorMicros, "requestFloorServerCpuMicrosPerRequest": r.RequestFloorMicros,
+		"ceilingCpuEfficiencyRatio": r.Ceiling,
 	} {
 		if !(v > 0) {
 			t.Errorf("%s = %v, not measured", name, v)
+		}
+	}
+	if r.FloorFailures != 0 {
+		t.Errorf("%d DescribeCertificateAuthority calls of the request floor failed:\n%s", r.FloorFailures, errs)
+	}
+	// The server and the load share this process, so the floors include
+	// the load's own CPU and the rest may be any sign: only the arithmetic
+	// is checked.
+	floors := r.CryptoFloorMicros + r.RequestFloorMicros
+	for _, c := range []struct {
+		name      string
+		got, want float64
+	}{
+		{"rawCreateCertificateCpuMicros", r.RawCreateMicros, 1e6 / r.RawCreatePerCPUSec},
+		{"issuanceServerCpuMicrosPerCertificate", r.IssuanceMicros, 1e6 / r.CertsPerCPUSec},
+		{"cryptoFloorCpuMicrosPerCertificate", r.CryptoFloorMicros, 1e6 / r.CryptoFloorPerCPUSec},
+		{"requestFloorServerCpuMicrosPerRequest", r.RequestFloorMicros, 1e6 * r.FloorServerCPUSeconds / float64(r.FloorRequests)},
+		{"restServerCpuMicrosPerCertificate", r.RestMicros, r.IssuanceMicros - r.CryptoFloorMicros - r.RequestFloorMicros},
+		{"ceilingCpuEfficiencyRatio", r.Ceiling, r.RawCreateMicros / floors},
+		{"cpuEfficiencyRatio", r.CPUEfficiency, r.RawCreateMicros / r.IssuanceMicros},
+	} {
+		if math.Abs(c.got-c.want) > 1e-9*math.Abs(c.want) {
+			t.Errorf("%s = %v, want %v", c.name, c.got, c.want)
 		}
 	}
 }

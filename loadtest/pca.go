@@ -4,12 +4,15 @@ import (
 	"bytes"
 	"context"
 	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/hex"
 	"encoding/json"
+	"encoding/pem"
 	"fmt"
 	"math/big"
 	"net/http"
@@ -77,28 +80,51 @@ type issueRequest struct {
 // service acm-pca) at now, as the AWS SDKs shape them.
 func (c *CSRs) SignIssue(ctx context.Context, t PCATarget, creds aws.Credentials, now time.Time) ([]*Prepared, error) {
 	signer := v4.NewSigner()
-	u := t.Endpoint + "/"
 	out := make([]*Prepared, 0, len(c.PEM))
 	for _, csr := range c.PEM {
 		in := issueRequest{CertificateAuthorityArn: t.CAArn, Csr: csr, SigningAlgorithm: issueSigningAlg, TemplateArn: issueTemplateArn}
 		in.Validity.Type, in.Validity.Value = "HOURS", 24
-		body, err := json.Marshal(in)
+		p, err := signPCA(ctx, signer, t, creds, now, "IssueCertificate", in)
 		if err != nil {
 			return nil, err
 		}
-		req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(body))
-		if err != nil {
-			return nil, err
-		}
-		req.Header.Set("Content-Type", "application/x-amz-json-1.1")
-		req.Header.Set("X-Amz-Target", "ACMPrivateCA.IssueCertificate")
-		sum := sha256.Sum256(body)
-		if err := signer.SignHTTP(ctx, creds, req, hex.EncodeToString(sum[:]), "acm-pca", t.Region, now); err != nil {
-			return nil, err
-		}
-		out = append(out, &Prepared{URL: u, Header: req.Header, Body: body})
+		out = append(out, p)
 	}
 	return out, nil
+}
+
+// SignDescribe signs one DescribeCertificateAuthority request for the
+// target's CA with creds at now: the cheapest signed ACM-PCA call, which
+// carries what every call carries (TLS, HTTP, SigV4, JSON, a store read)
+// and nothing of issuance. The server neither audits nor remembers reads,
+// so the one request can be sent any number of times.
+func SignDescribe(ctx context.Context, t PCATarget, creds aws.Credentials, now time.Time) ([]*Prepared, error) {
+	p, err := signPCA(ctx, v4.NewSigner(), t, creds, now, "DescribeCertificateAuthority", struct{ CertificateAuthorityArn string }{t.CAArn})
+	if err != nil {
+		return nil, err
+	}
+	return []*Prepared{p}, nil
+}
+
+// signPCA signs the ACM-PCA JSON 1.1 call op with input in, as the AWS
+// SDKs shape it: POST / with the operation in X-Amz-Target.
+func signPCA(ctx context.Context, signer *v4.Signer, t PCATarget, creds aws.Credentials, now time.Time, op string, in any) (*Prepared, error) {
+	body, err := json.Marshal(in)
+	if err != nil {
+		return nil, err
+	}
+	u := t.Endpoint + "/"
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", "application/x-amz-json-1.1")
+	req.Header.Set("X-Amz-Target", "ACMPrivateCA."+op)
+	sum := sha256.Sum256(body)
+	if err := signer.SignHTTP(ctx, creds, req, hex.EncodeToString(sum[:]), "acm-pca", t.Region, now); err != nil {
+		return nil, err
+	}
+	return &Prepared{URL: u, Header: req.Header, Body: body}, nil
 }
 
 // RawCreateBound measures, on all cores for about d, raw
@@ -123,6 +149,39 @@ func (c *CSRs) RawCreateBound(d time.Duration) (Bound, error) {
 			KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
 		}
 		_, err := x509.CreateCertificate(rand.Reader, tmpl, root, c.Keys[i%len(c.Keys)].Public(), caKey)
+		return err
+	})
+}
+
+// CryptoFloor measures, on all cores for about d, the cryptography no
+// issuance can skip, whatever the server: verify the client's CSR
+// signature (on a CSR parsed beforehand, so parsing is not counted) and
+// make one P-256 ECDSA signature with the CA key over a SHA-256 digest,
+// here of the CSR's signed part, about a certificate's size. Raw
+// CreateCertificate costs more than this: it also builds and encodes the
+// certificate and checks the signature it made.
+func (c *CSRs) CryptoFloor(d time.Duration) (Bound, error) {
+	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return Bound{}, err
+	}
+	parsed := make([]*x509.CertificateRequest, len(c.PEM))
+	for i, p := range c.PEM {
+		b, _ := pem.Decode(p)
+		if b == nil {
+			return Bound{}, fmt.Errorf("loadtest: CSR %d is not PEM", i)
+		}
+		if parsed[i], err = x509.ParseCertificateRequest(b.Bytes); err != nil {
+			return Bound{}, err
+		}
+	}
+	return measureBound(d, func(_, i int) error {
+		csr := parsed[i%len(parsed)]
+		if err := csr.CheckSignature(); err != nil {
+			return err
+		}
+		digest := sha256.Sum256(csr.RawTBSCertificateRequest)
+		_, err := ecdsa.SignASN1(rand.Reader, caKey, digest[:])
 		return err
 	})
 }

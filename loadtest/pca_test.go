@@ -32,11 +32,9 @@ func TestSignIssueAndRoundRobin(t *testing.T) {
 	var mu sync.Mutex
 	seen := map[string]int{} // CSR subject → requests
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		res, err := sigv4.Verify(r.Context(), r, body, sigv4.VerifyOptions{Now: time.Now(), Service: "acm-pca",
-			Lookup: func(context.Context, string, string) (string, error) { return creds.SecretAccessKey, nil }})
-		if err != nil || res.AccessKeyID != creds.AccessKeyID {
-			http.Error(w, fmt.Sprint("signature: ", err), http.StatusForbidden)
+		body, err := readSigned(r, creds)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusForbidden)
 			return
 		}
 		csr, err := decodeIssue(r, body)
@@ -70,6 +68,92 @@ func TestSignIssueAndRoundRobin(t *testing.T) {
 	}
 	if got := issued.Sample(3); len(got) != 3 || got[0] != 0 || got[2] >= n {
 		t.Errorf("sample %v", got)
+	}
+}
+
+// readSigned reads r's body and checks that r is SigV4-signed for
+// acm-pca with creds.
+func readSigned(r *http.Request, creds aws.Credentials) ([]byte, error) {
+	body, _ := io.ReadAll(r.Body)
+	res, err := sigv4.Verify(r.Context(), r, body, sigv4.VerifyOptions{Now: time.Now(), Service: "acm-pca",
+		Lookup: func(context.Context, string, string) (string, error) { return creds.SecretAccessKey, nil }})
+	if err == nil && res.AccessKeyID != creds.AccessKeyID {
+		err = fmt.Errorf("access key %s", res.AccessKeyID)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("signature: %w", err)
+	}
+	return body, nil
+}
+
+// The request floor's DescribeCertificateAuthority verifies as SigV4 for
+// acm-pca, is shaped as the SDKs shape it, and can be sent again and
+// again.
+func TestSignDescribe(t *testing.T) {
+	creds := aws.Credentials{AccessKeyID: "AKIALOADLOADLOADLOAD", SecretAccessKey: "secret"}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, err := readSigned(r, creds)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusForbidden)
+			return
+		}
+		var in map[string]string
+		if r.Method != http.MethodPost || r.URL.Path != "/" || r.Header.Get("X-Amz-Target") != "ACMPrivateCA.DescribeCertificateAuthority" ||
+			r.Header.Get("Content-Type") != "application/x-amz-json-1.1" || json.Unmarshal(body, &in) != nil ||
+			len(in) != 1 || in["CertificateAuthorityArn"] != "arn:ca" {
+			http.Error(w, fmt.Sprintf("%s %s %v %s", r.Method, r.URL, r.Header, body), http.StatusBadRequest)
+			return
+		}
+		fmt.Fprint(w, `{"CertificateAuthority":{"Arn":"arn:ca","Status":"ACTIVE"}}`)
+	}))
+	defer srv.Close()
+	reqs, err := SignDescribe(context.Background(), PCATarget{Endpoint: srv.URL, Region: "us-east-1", CAArn: "arn:ca"}, creds, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := Run(context.Background(), reqs, Options{Concurrency: 2, Duration: time.Minute, Client: srv.Client(), MaxRequests: 4, Accept: AcceptStatus(http.StatusOK)})
+	if res.Requests != 4 || res.Failures() != 0 {
+		t.Fatalf("%d requests, %d failures (statuses %v)", res.Requests, res.Failures(), res.Statuses)
+	}
+}
+
+// The crypto floor's operation succeeds on the run's CSRs (it stops at
+// the first error) and is counted.
+func TestCryptoFloor(t *testing.T) {
+	csrs, err := NewCSRs(3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := csrs.CryptoFloor(20 * time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !(b.PerSecond > 0) {
+		t.Errorf("bound %+v: nothing counted", b)
+	}
+}
+
+// The split's arithmetic, with rates whose reciprocals are exact.
+func TestSplitCost(t *testing.T) {
+	for _, c := range []struct {
+		name                            string
+		raw, issued, cryptoFloor, floor float64 // per CPU-second
+		want                            CostSplit
+	}{
+		{"all measured", 8000, 4000, 10000, 40000,
+			CostSplit{RawCreateMicros: 125, IssuanceMicros: 250, CryptoFloorMicros: 100, RequestFloorMicros: 25, RestMicros: 125, Ceiling: 1}},
+		{"ceiling below 1", 10000, 2500, 12500, 20000,
+			CostSplit{RawCreateMicros: 100, IssuanceMicros: 400, CryptoFloorMicros: 80, RequestFloorMicros: 50, RestMicros: 270, Ceiling: 100.0 / 130}},
+		{"floors above the issuance", 10000, 10000, 12500, 20000,
+			CostSplit{RawCreateMicros: 100, IssuanceMicros: 100, CryptoFloorMicros: 80, RequestFloorMicros: 50, RestMicros: -30, Ceiling: 100.0 / 130}},
+		{"no server CPU", 8000, 0, 10000, 0,
+			CostSplit{RawCreateMicros: 125, CryptoFloorMicros: 100}},
+		{"no certificate issued", 8000, 0, 10000, 40000,
+			CostSplit{RawCreateMicros: 125, CryptoFloorMicros: 100, RequestFloorMicros: 25, Ceiling: 1}},
+	} {
+		if got := splitCost(c.raw, c.issued, c.cryptoFloor, c.floor); got != c.want {
+			t.Errorf("%s: splitCost(%v, %v, %v, %v) = %+v, want %+v", c.name, c.raw, c.issued, c.cryptoFloor, c.floor, got, c.want)
+		}
 	}
 }
 

@@ -16,7 +16,9 @@ const sampleSize = 20
 
 // PCAReport is what the load command prints for IssueCertificate through
 // the ACM-PCA API (also as JSON with --json). The bound is raw
-// x509.CreateCertificate with a P-256 CA key.
+// x509.CreateCertificate with a P-256 CA key. After the issuance the run
+// measures two floors no server speaking the API can go below, and
+// CostSplit divides the server's CPU per certificate by them.
 type PCAReport struct {
 	API                   string  `json:"api"`
 	CSRs                  int     `json:"csrs"`
@@ -40,8 +42,19 @@ type PCAReport struct {
 	// their CSR's key.
 	Sampled        int `json:"sampledCertificates"`
 	SampleFailures int `json:"sampleFailures"`
+	// The request floor phase (with --server-pid only): signed
+	// DescribeCertificateAuthority calls over the same clients. Reads are
+	// not recorded, so its store writes should be none.
+	FloorRequests         int64   `json:"requestFloorRequests,omitempty"`
+	FloorFailures         int64   `json:"requestFloorFailures"`
+	FloorServerCPUSeconds float64 `json:"requestFloorServerCpuSeconds,omitempty"`
+	FloorStoreWrites      float64 `json:"requestFloorStoreWrites"`
+	// CryptoFloorPerCPUSec is CSR checks, each with one CA signature, per
+	// CPU-second of the load-test process.
+	CryptoFloorPerCPUSec float64 `json:"cryptoFloorPerCpuSecond"`
+	CostSplit
 
-	m Measurement
+	m, floor Measurement
 }
 
 func (r *PCAReport) printText(w io.Writer) {
@@ -49,10 +62,11 @@ func (r *PCAReport) printText(w io.Writer) {
 	r.m.print(w, wording{unit: "certificates", bound: "raw x509.CreateCertificate (P-256 CA key, all cores)",
 		boundUnit: "raw CreateCertificate", request: "certificate"})
 	fmt.Fprintf(w, "  sample: %d certificates fetched, %d failed to parse, chain to the CA or carry the CSR's key\n", r.Sampled, r.SampleFailures)
+	printCostSplit(w, r.CostSplit, r.floor)
 }
 
 // runPCA creates a root CA through the ACM-PCA API, makes n keys and
-// CSRs, and drives IssueCertificate with them.
+// CSRs, drives IssueCertificate with them, and then measures the floors.
 func runPCA(ctx context.Context, s *devServer, n, conc int, dur time.Duration, pid int, log io.Writer) (*PCAReport, error) {
 	pca := acmpca.New(acmpca.Options{Region: s.Region, BaseEndpoint: aws.String(s.Endpoint), HTTPClient: s.Client,
 		Credentials: s.credentials()})
@@ -68,7 +82,8 @@ func runPCA(ctx context.Context, s *devServer, n, conc int, dur time.Duration, p
 		return nil, err
 	}
 	fmt.Fprintln(log, "signing requests…")
-	reqs, err := csrs.SignIssue(ctx, PCATarget{Endpoint: s.Endpoint, Region: s.Region, CAArn: caArn}, s.Admin, time.Now())
+	target := PCATarget{Endpoint: s.Endpoint, Region: s.Region, CAArn: caArn}
+	reqs, err := csrs.SignIssue(ctx, target, s.Admin, time.Now())
 	if err != nil {
 		return nil, err
 	}
@@ -84,6 +99,18 @@ func runPCA(ctx context.Context, s *devServer, n, conc int, dur time.Duration, p
 	for _, err := range bad {
 		fmt.Fprintf(log, "sampled certificate: %v\n", err)
 	}
+	// The floor phase needs the server's CPU time to mean anything.
+	var floor Measurement
+	if pid > 0 {
+		if floor, err = measureRequestFloor(ctx, s, target, conc, floorDuration(dur), pid, log); err != nil {
+			return nil, err
+		}
+	}
+	fmt.Fprintln(log, "measuring the crypto floor (CSR check + one P-256 signature)…")
+	cryptoFloor, err := csrs.CryptoFloor(3 * time.Second)
+	if err != nil {
+		return nil, err
+	}
 	r := m.Result
 	return &PCAReport{
 		API: "acm-pca", CSRs: n, Concurrency: conc, Requests: r.Requests, Failures: r.Failures(),
@@ -92,6 +119,11 @@ func runPCA(ctx context.Context, s *devServer, n, conc int, dur time.Duration, p
 		ServerCPUSeconds: m.ServerCPUSeconds, CertsPerCPUSec: m.PerServerCPUSecond(), RawCreatePerCPUSec: bound.PerCPUSecond,
 		CPUEfficiency: m.CPUEfficiency(), ServerPeakRSSMiB: m.ServerPeakRSSMiB,
 		StoreWrites: m.StoreWrites, WritesPerCertificate: m.WritesPerRequest(),
-		Sampled: len(sample), SampleFailures: len(bad), m: m,
+		Sampled: len(sample), SampleFailures: len(bad),
+		FloorRequests: floor.Result.Requests, FloorFailures: floor.Result.Failures(),
+		FloorServerCPUSeconds: floor.ServerCPUSeconds, FloorStoreWrites: floor.StoreWrites,
+		CryptoFloorPerCPUSec: cryptoFloor.PerCPUSecond,
+		CostSplit:            splitCost(bound.PerCPUSecond, m.PerServerCPUSecond(), cryptoFloor.PerCPUSecond, floor.PerServerCPUSecond()),
+		m:                    m, floor: floor,
 	}, nil
 }
