@@ -47,7 +47,7 @@ func (s *Service) WriteAuditReport(ctx context.Context, caARN, format string, w 
 	if err := firstViolation(enumViolation("auditReportResponseFormat", format, AuditReportJSON, AuditReportCSV)); err != nil {
 		return err
 	}
-	a, _, err := s.authority(ctx, caARN)
+	a, err := s.authority(ctx, caARN)
 	if err != nil {
 		return err
 	}

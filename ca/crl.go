@@ -81,7 +81,7 @@ func revocable(status string) bool {
 // regenerateCRL signs the CA's next CRL (number + 1) in one transaction
 // with change (nil: re-sign the same list), stores it and calls OnCRL.
 func (s *Service) regenerateCRL(ctx context.Context, caARN string, change func(tx store.Tx, a *Authority, list *revokedList, now time.Time) error) ([]byte, error) {
-	a, _, err := s.authority(ctx, caARN)
+	a, err := s.authority(ctx, caARN)
 	if err != nil {
 		return nil, err
 	}
@@ -246,7 +246,7 @@ func (s *Service) eachAuthority(ctx context.Context, fn func(Authority)) error {
 			return err
 		}
 		for _, a := range page {
-			full, _, err := s.authority(ctx, a.Arn)
+			full, err := s.authority(ctx, a.Arn)
 			if err == nil {
 				fn(full)
 			}

@@ -156,7 +156,7 @@ func TestCAKeyEncryptedAtRest(t *testing.T) {
 	h := newHarness(t)
 	ctx := context.Background()
 	caARN := h.activeRoot(t)
-	a, _, err := h.svc.authority(ctx, caARN)
+	a, err := h.svc.authority(ctx, caARN)
 	if err != nil {
 		t.Fatal(err)
 	}

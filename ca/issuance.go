@@ -361,7 +361,7 @@ func (s *Service) issued(ctx context.Context, caARN, certARN string) (IssuedCert
 		return IssuedCertificate{}, Authority{}, pcaError(CodeInvalidArn, fmt.Sprintf("The ARN %s is not a valid certificate ARN of %s.", certARN, caARN),
 			"ca.arn.certificate", "expected %s<hex serial>", prefix)
 	}
-	a, _, err := s.authority(ctx, caARN)
+	a, err := s.authority(ctx, caARN)
 	if err != nil {
 		return IssuedCertificate{}, Authority{}, err
 	}

@@ -219,7 +219,7 @@ func (s *Service) CreateCertificateAuthority(ctx context.Context, req CreateRequ
 
 // GetCertificateAuthorityCsr returns the CA's CSR (PEM).
 func (s *Service) GetCertificateAuthorityCsr(ctx context.Context, caARN string) (string, error) {
-	a, _, err := s.authority(ctx, caARN)
+	a, err := s.authority(ctx, caARN)
 	if err != nil {
 		return "", err
 	}
@@ -232,7 +232,7 @@ func (s *Service) GetCertificateAuthorityCsr(ctx context.Context, caARN string) 
 // GetCertificateAuthorityCertificate returns the CA's certificate and the
 // chain above it (PEM; the chain is "" for a root).
 func (s *Service) GetCertificateAuthorityCertificate(ctx context.Context, caARN string) (cert, chain string, err error) {
-	a, _, err := s.authority(ctx, caARN)
+	a, err := s.authority(ctx, caARN)
 	if err != nil {
 		return "", "", err
 	}
@@ -245,7 +245,7 @@ func (s *Service) GetCertificateAuthorityCertificate(ctx context.Context, caARN 
 // DescribeCertificateAuthority returns the CA, without its key reference.
 // An ACTIVE CA past its notAfter is reported EXPIRED.
 func (s *Service) DescribeCertificateAuthority(ctx context.Context, caARN string) (Authority, error) {
-	a, _, err := s.authority(ctx, caARN)
+	a, err := s.authority(ctx, caARN)
 	if err != nil {
 		return Authority{}, err
 	}
@@ -416,7 +416,7 @@ func (s *Service) ImportCertificateAuthorityCertificate(ctx context.Context, caA
 			return err
 		}
 	}
-	a, _, err := s.authority(ctx, caARN)
+	a, err := s.authority(ctx, caARN)
 	if err != nil {
 		return err
 	}
@@ -518,22 +518,12 @@ func weakSignature(alg x509.SignatureAlgorithm) bool {
 	return false
 }
 
-// authority loads a CA by ARN.
-func (s *Service) authority(ctx context.Context, caARN string) (Authority, int64, error) {
-	id, err := s.caID(caARN)
-	if err != nil {
-		return Authority{}, 0, err
-	}
-	var a Authority
-	var v int64
-	err = s.cfg.Store.View(ctx, func(tx store.Tx) error {
-		a, v, err = store.Get[Authority](tx, store.KindCA, id)
-		return err
-	})
-	if err != nil {
-		return Authority{}, 0, s.notFound(caARN, err)
-	}
-	return a, v, nil
+// authority loads a CA by ARN. The decode is shared with the cache
+// (authorityRecord): callers read it and must not write through its
+// pointers and slices.
+func (s *Service) authority(ctx context.Context, caARN string) (Authority, error) {
+	a, _, err := s.authorityRecord(ctx, caARN)
+	return a, err
 }
 
 // authorityRecord loads a CA by ARN, like authority, and also returns the
