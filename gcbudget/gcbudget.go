@@ -10,7 +10,9 @@
 // GOMEMLIMIT alone turns a live heap above the limit into continuous
 // collection. So the target follows the live heap: up to MaxPercent while
 // the heap so grown stays within the budget, shrinking towards GOGC=100 as
-// the live heap grows, never below it.
+// the live heap grows, never below it; a soft memory limit at the budget
+// (raised with the live heap) keeps a heap that grows between two looks
+// from overshooting.
 //
 // An operator's GOGC or GOMEMLIMIT environment variable turns this off:
 // their setting wins.
@@ -31,9 +33,24 @@ const (
 	MinPercent = 100
 )
 
-// DefaultBudget is the heap size the tuner aims to stay within: the
-// server's published peak for its load tests is under 150 MiB.
+// DefaultBudget is the memory the tuner aims to stay within. The server
+// promises a peak RSS under 150 MiB with 10,000 distinct certificates
+// coming in; RSS adds the binary's pages (about 20 MiB) to what Go manages.
 const DefaultBudget = 128 << 20
+
+// Limit is the soft memory limit (runtime/debug.SetMemoryLimit) for a live
+// heap of live bytes: the budget, so that a heap growing between two of
+// the tuner's looks cannot overshoot it, but never less than twice the live
+// heap (plus room for stacks and the runtime), so that a live heap above
+// the budget gets Go's ordinary GOGC=100 behaviour instead of collection
+// without pause.
+func Limit(live, budget uint64) int64 {
+	return int64(max(budget, 2*live+limitHeadroom))
+}
+
+// limitHeadroom is what Go manages besides the heap: goroutine stacks,
+// runtime structures.
+const limitHeadroom = 16 << 20
 
 // Percent is the GC percentage for a live heap of live bytes under budget:
 // the largest that keeps the heap's next goal (live × (1 + p/100)) within
@@ -52,13 +69,16 @@ func Enabled(getenv func(string) string) bool {
 	return getenv("GOGC") == "" && getenv("GOMEMLIMIT") == ""
 }
 
-// Run adjusts the GC percentage to the live heap every interval until ctx
-// ends, then restores the percentage it found.
+// Run adjusts the GC percentage and the soft memory limit to the live heap
+// every interval until ctx ends, then restores the settings it found.
 func Run(ctx context.Context, budget uint64, interval time.Duration) {
 	sample := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
 	set := MaxPercent
 	prev := debug.SetGCPercent(set)
 	defer debug.SetGCPercent(prev)
+	limit := Limit(0, budget)
+	prevLimit := debug.SetMemoryLimit(limit)
+	defer debug.SetMemoryLimit(prevLimit)
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
@@ -71,9 +91,14 @@ func Run(ctx context.Context, budget uint64, interval time.Duration) {
 		if sample[0].Value.Kind() != metrics.KindUint64 {
 			continue
 		}
-		if p := Percent(sample[0].Value.Uint64(), budget); p != set {
+		live := sample[0].Value.Uint64()
+		if p := Percent(live, budget); p != set {
 			debug.SetGCPercent(p)
 			set = p
+		}
+		if l := Limit(live, budget); l != limit {
+			debug.SetMemoryLimit(l)
+			limit = l
 		}
 	}
 }

@@ -27,6 +27,23 @@ func TestPercent(t *testing.T) {
 	}
 }
 
+func TestLimit(t *testing.T) {
+	const mib = 1 << 20
+	for _, tc := range []struct {
+		live, budget uint64
+		want         int64
+	}{
+		{10 * mib, 96 * mib, 96 * mib},    // the budget caps a small heap
+		{40 * mib, 96 * mib, 96 * mib},    // 2×40+16 = 96
+		{60 * mib, 96 * mib, 136 * mib},   // above the budget: GOGC=100's room
+		{500 * mib, 96 * mib, 1016 * mib}, // never collection without pause
+	} {
+		if got := Limit(tc.live, tc.budget); got != tc.want {
+			t.Errorf("Limit(%d MiB, %d MiB) = %d MiB, want %d MiB", tc.live/mib, tc.budget/mib, got/mib, tc.want/mib)
+		}
+	}
+}
+
 func TestEnabled(t *testing.T) {
 	env := func(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
 	if !Enabled(env(nil)) {
@@ -37,11 +54,13 @@ func TestEnabled(t *testing.T) {
 	}
 }
 
-// Run sets a percentage from the live heap and restores the previous one
-// when it stops.
+// Run sets a percentage and a limit from the live heap and restores the
+// previous ones when it stops.
 func TestRunRestores(t *testing.T) {
 	prev := debug.SetGCPercent(137)
 	defer debug.SetGCPercent(prev)
+	prevLimit := debug.SetMemoryLimit(1 << 40)
+	defer debug.SetMemoryLimit(prevLimit)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { Run(ctx, 1<<40, time.Millisecond); close(done) }()
@@ -62,5 +81,8 @@ func TestRunRestores(t *testing.T) {
 	<-done
 	if p := debug.SetGCPercent(137); p != 137 {
 		t.Fatalf("GC percent %d after Run, want the previous 137", p)
+	}
+	if l := debug.SetMemoryLimit(-1); l != 1<<40 {
+		t.Fatalf("memory limit %d after Run, want the previous one", l)
 	}
 }
