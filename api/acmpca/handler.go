@@ -113,7 +113,7 @@ type operation struct {
 
 // call is an operation's bookkeeping for the audit record.
 type call struct {
-	params map[string]any
+	params json.RawMessage
 }
 
 // New returns a Handler for cfg, filling in defaults. It panics if

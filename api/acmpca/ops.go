@@ -1,7 +1,6 @@
 package acmpca
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -32,34 +31,168 @@ func decode(body []byte, c *call, in any) error {
 // they are large, and the certificate ARN in the response names the same.
 var blobs = []string{"Csr", "Certificate", "CertificateChain"}
 
-func auditParams(body []byte) map[string]any {
-	var raw map[string]json.RawMessage
-	if json.Unmarshal(body, &raw) != nil {
+// auditParams is the request body for the audit record, with each blob
+// member's value replaced by "<N characters>", or nil if body is not a
+// JSON object. It runs on every write, after restjson.Unmarshal has
+// accepted body, so it walks the members of valid JSON instead of decoding
+// them again: the blobs are most of the body, and decoding them twice cost
+// as much as the request's own decoding.
+func auditParams(body []byte) json.RawMessage {
+	w := jsonWalker{b: body}
+	w.space()
+	if !w.eat('{') {
 		return nil
 	}
-	m := make(map[string]any, len(raw))
-	for k, v := range raw {
-		if slices.Contains(blobs, k) {
-			m[k] = fmt.Sprintf("<%d characters>", blobLength(v))
-			continue
+	out := make([]byte, 0, 256)
+	out = append(out, '{')
+	for first := true; ; first = false {
+		w.space()
+		if w.eat('}') {
+			break
 		}
-		var x any
-		_ = json.Unmarshal(v, &x) // v is valid JSON: the body parsed
-		m[k] = x
+		if !first {
+			if !w.eat(',') {
+				return nil
+			}
+			w.space()
+		}
+		key, ok := w.value()
+		if !ok || len(key) < 2 || key[0] != '"' {
+			return nil
+		}
+		w.space()
+		if !w.eat(':') {
+			return nil
+		}
+		w.space()
+		v, ok := w.value()
+		if !ok {
+			return nil
+		}
+		if !first {
+			out = append(out, ',')
+		}
+		out = append(append(out, key...), ':')
+		if slices.Contains(blobs, memberName(key)) {
+			out = strconv.AppendQuote(out, fmt.Sprintf("<%d characters>", blobLength(v)))
+		} else {
+			out = append(out, v...)
+		}
 	}
-	return m
+	return append(out, '}')
 }
 
-// blobLength is the length of a blob member's text. A blob is kilobytes
-// of base64, which has no characters JSON escapes, so its length is read
-// off the quoted value without decoding it.
-func blobLength(v json.RawMessage) int {
-	if len(v) >= 2 && v[0] == '"' && v[len(v)-1] == '"' && !bytes.ContainsRune(v, '\\') {
+// memberName is a member's name from its quoted form.
+func memberName(quoted []byte) string {
+	if plainASCII(quoted) {
+		return string(quoted[1 : len(quoted)-1])
+	}
+	var s string
+	_ = json.Unmarshal(quoted, &s)
+	return s
+}
+
+// jsonWalker steps over the values of a JSON text that is known to be
+// valid; on anything else it reports failure rather than guessing.
+type jsonWalker struct {
+	b []byte
+	i int
+}
+
+func (w *jsonWalker) space() {
+	for w.i < len(w.b) && (w.b[w.i] == ' ' || w.b[w.i] == '\t' || w.b[w.i] == '\n' || w.b[w.i] == '\r') {
+		w.i++
+	}
+}
+
+func (w *jsonWalker) eat(c byte) bool {
+	if w.i < len(w.b) && w.b[w.i] == c {
+		w.i++
+		return true
+	}
+	return false
+}
+
+// value returns the next value's text: a string, an object or array
+// (brackets counted outside strings), or a literal or number (up to the
+// next delimiter).
+func (w *jsonWalker) value() ([]byte, bool) {
+	start := w.i
+	if w.i >= len(w.b) {
+		return nil, false
+	}
+	switch w.b[w.i] {
+	case '"':
+		if !w.str() {
+			return nil, false
+		}
+	case '{', '[':
+		depth := 0
+		for w.i < len(w.b) {
+			switch w.b[w.i] {
+			case '"':
+				if !w.str() {
+					return nil, false
+				}
+				continue
+			case '{', '[':
+				depth++
+			case '}', ']':
+				depth--
+			}
+			w.i++
+			if depth == 0 {
+				break
+			}
+		}
+		if depth != 0 {
+			return nil, false
+		}
+	default:
+		for w.i < len(w.b) && strings.IndexByte(",}] \t\n\r", w.b[w.i]) < 0 {
+			w.i++
+		}
+		if w.i == start {
+			return nil, false
+		}
+	}
+	return w.b[start:w.i], true
+}
+
+// str steps over a string, escapes included.
+func (w *jsonWalker) str() bool {
+	for w.i++; w.i < len(w.b); w.i++ {
+		switch w.b[w.i] {
+		case '\\':
+			w.i++
+		case '"':
+			w.i++
+			return true
+		}
+	}
+	return false
+}
+
+// blobLength is the length of a blob member's text as decoding it would
+// give. A blob is kilobytes of base64: ASCII that JSON does not escape, so
+// its length is read off the quoted value; anything else is decoded (which
+// also turns invalid UTF-8 into U+FFFD, as the reference does).
+func blobLength(v []byte) int {
+	if len(v) >= 2 && v[0] == '"' && v[len(v)-1] == '"' && plainASCII(v) {
 		return len(v) - 2
 	}
 	var x any
 	_ = json.Unmarshal(v, &x)
 	return len(fmt.Sprint(x))
+}
+
+func plainASCII(v []byte) bool {
+	for _, c := range v {
+		if c >= 0x80 || c == '\\' {
+			return false
+		}
+	}
+	return true
 }
 
 // check returns one ValidationException for the failed constraints, or nil.

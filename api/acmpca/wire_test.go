@@ -4,14 +4,18 @@ import (
 	"context"
 	"crypto/x509"
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/acmpca/types"
+
+	"github.com/iamra/iamra/audit"
 )
 
 // Requests the SDK would refuse to send, and the protocol's envelope, as
@@ -111,7 +115,7 @@ func TestAuditRecords(t *testing.T) {
 		ev.RequestID == "" || ev.AWSRegion != "us-east-1" {
 		t.Fatalf("audit %+v", ev)
 	}
-	params := ev.RequestParameters.(map[string]any)
+	params := requestParameters(t, ev)
 	if params["CertificateAuthorityArn"] != caARN || !strings.HasPrefix(params["Certificate"].(string), "<") {
 		t.Fatalf("requestParameters %v", params)
 	}
@@ -125,7 +129,7 @@ func TestAuditRecords(t *testing.T) {
 	h.mu.Unlock()
 	h.call(t, "ACMPrivateCA.IssueCertificate", `{"CertificateAuthorityArn":"`+caARN+`","Csr":"AAAA","SigningAlgorithm":"SHA256WITHECDSA","Validity":{"Type":"DAYS","Value":1}}`)
 	if ev := h.lastEvent(t); ev.ErrorCode != "MalformedCSRException" || ev.AdditionalEventData["reason"] != "ca.csr.parse" ||
-		ev.RequestParameters.(map[string]any)["Csr"] != "<4 characters>" {
+		requestParameters(t, ev)["Csr"] != "<4 characters>" {
 		t.Fatalf("refusal audit %+v", ev)
 	}
 }
@@ -187,13 +191,70 @@ func TestCRLHandler(t *testing.T) {
 // other members as they were sent.
 func TestAuditParamsBlobs(t *testing.T) {
 	for _, tc := range []struct{ body, want string }{
-		{`{"Csr":"QUJD","Validity":{"Type":"DAYS","Value":1}}`, `map[Csr:<4 characters> Validity:map[Type:DAYS Value:1]]`},
-		{`{"Csr":"QU\/D"}`, `map[Csr:<4 characters>]`},
-		{`{"Certificate":null,"CertificateChain":12}`, `map[Certificate:<5 characters> CertificateChain:<2 characters>]`},
-		{`not json`, `map[]`},
+		{`{"Csr":"QUJD","Validity":{"Type":"DAYS","Value":1}}`, `{"Csr":"<4 characters>","Validity":{"Type":"DAYS","Value":1}}`},
+		{` { "Csr" : "QU\/D" } `, `{"Csr":"<4 characters>"}`},
+		{`{"Certificate":null,"CertificateChain":12}`, `{"Certificate":"<5 characters>","CertificateChain":"<2 characters>"}`},
+		{`{"C\u0073r":"QUJD","Tags":[{"Key":"a]}\"","Value":"}"}]}`, `{"C\u0073r":"<4 characters>","Tags":[{"Key":"a]}\"","Value":"}"}]}`},
+		{`{}`, `{}`},
+		{`not json`, ``},
+		{`[1]`, ``},
+		{``, ``},
 	} {
-		if got := fmt.Sprint(auditParams([]byte(tc.body))); got != tc.want {
+		if got := string(auditParams([]byte(tc.body))); got != tc.want {
 			t.Errorf("auditParams(%s) = %s, want %s", tc.body, got, tc.want)
 		}
 	}
+}
+
+// referenceAuditParams is what auditParams computes, the slow way: decode
+// everything, then replace the blobs.
+func referenceAuditParams(body []byte) map[string]any {
+	var m map[string]any
+	if json.Unmarshal(body, &m) != nil {
+		return nil
+	}
+	for _, k := range blobs {
+		if v, ok := m[k]; ok {
+			m[k] = fmt.Sprintf("<%d characters>", len(fmt.Sprint(v)))
+		}
+	}
+	return m
+}
+
+// FuzzAuditParams checks the walk over the body against decoding it: for
+// every JSON object the same members and values, the blobs replaced alike,
+// and valid JSON out; for anything else no panic.
+func FuzzAuditParams(f *testing.F) {
+	for _, s := range []string{`{"Csr":"QUJD","Validity":{"Type":"DAYS","Value":1}}`, `{"a":[1,{"b":"]"}],"Certificate":"x\"y"}`,
+		`{"CertificateChain":{"x":[]},"n":-1.5e3,"t":true,"f":false,"z":null}`, `{"a":1,"a":2}`, ` {} `, `"str"`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		got := auditParams(body)
+		want := referenceAuditParams(body)
+		if want == nil {
+			return // not an object: the handler never audits such a body's members
+		}
+		if !json.Valid(got) {
+			t.Fatalf("auditParams(%q) = %q, not JSON", body, got)
+		}
+		var m map[string]any
+		if err := json.Unmarshal(got, &m); err != nil || !reflect.DeepEqual(m, want) {
+			t.Fatalf("auditParams(%q) = %s, want %v", body, got, want)
+		}
+	})
+}
+
+// requestParameters decodes an audit event's requestParameters.
+func requestParameters(t *testing.T, ev audit.Event) map[string]any {
+	t.Helper()
+	raw, ok := ev.RequestParameters.(json.RawMessage)
+	if !ok {
+		t.Fatalf("requestParameters is a %T", ev.RequestParameters)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(raw, &m); err != nil {
+		t.Fatal(err)
+	}
+	return m
 }
