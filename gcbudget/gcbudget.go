@@ -54,9 +54,14 @@ const limitHeadroom = 16 << 20
 
 // Percent is the GC percentage for a live heap of live bytes under budget:
 // the largest that keeps the heap's next goal (live × (1 + p/100)) within
-// budget, clamped to [MinPercent, MaxPercent].
+// budget, clamped to [MinPercent, MaxPercent]. Before the first collection
+// the live heap reads 0: the heap is as small as it gets then, and the
+// memory limit at the budget (Limit) guards it, so it gets MaxPercent.
 func Percent(live, budget uint64) int {
-	if live == 0 || budget <= live {
+	if live == 0 {
+		return MaxPercent
+	}
+	if budget <= live {
 		return MinPercent
 	}
 	p := (budget - live) * 100 / live

@@ -19,7 +19,7 @@ func TestPercent(t *testing.T) {
 		{64 * mib, 128 * mib, 100},         // doubling fills the budget
 		{100 * mib, 128 * mib, MinPercent}, // never below Go's default
 		{200 * mib, 128 * mib, MinPercent}, // live heap above the budget
-		{0, 128 * mib, MinPercent},         // no measurement yet
+		{0, 128 * mib, MaxPercent},         // before the first collection
 	} {
 		if got := Percent(tc.live, tc.budget); got != tc.want {
 			t.Errorf("Percent(%d MiB, %d MiB) = %d, want %d", tc.live/mib, tc.budget/mib, got, tc.want)
