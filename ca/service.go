@@ -518,16 +518,15 @@ func weakSignature(alg x509.SignatureAlgorithm) bool {
 	return false
 }
 
-// authority loads a CA by ARN. The decode is shared with the cache
-// (authorityRecord): callers read it and must not write through its
-// pointers and slices.
+// authority is authorityRecord without the stored bytes, for reads that do
+// not compare them later. The same sharing rule holds: read the Authority,
+// never write through its pointers and slices.
 func (s *Service) authority(ctx context.Context, caARN string) (Authority, error) {
 	a, _, err := s.authorityRecord(ctx, caARN)
 	return a, err
 }
 
-// authorityRecord loads a CA by ARN, like authority, and also returns the
-// stored bytes, so that a transaction can tell later whether the record
+// authorityRecord loads a CA by ARN and also returns the stored bytes, so that a transaction can tell later whether the record
 // changed by comparing them. The record changes rarely and issuance reads
 // it every time, so the last decode is reused while the bytes are the
 // same. The Authority shares pointers and slices with the cache: read it,

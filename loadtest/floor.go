@@ -8,10 +8,12 @@ import (
 	"time"
 )
 
-// CostSplit divides the server's CPU per certificate into what every
-// server speaking the ACM-PCA API must spend and the rest, in microseconds
-// of CPU, from rates measured in the same run: the split explains the gap
-// between the CPU efficiency and 1 by parts. A field is 0 when a rate it
+// CostSplit divides the server's CPU per certificate into the
+// cryptography every issuer must do, what this server spends on any
+// signed call, and the rest, in microseconds of CPU, from rates measured
+// in the same run: the split explains the gap between the CPU efficiency
+// and 1 by parts. The request floor is an upper bound on the transport: it
+// also holds DescribeCertificateAuthority's own store read and JSON. A field is 0 when a rate it
 // needs was not measured (the server's CPU needs --server-pid).
 type CostSplit struct {
 	// RawCreateMicros is one raw x509.CreateCertificate, the efficiency's

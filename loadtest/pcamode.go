@@ -17,8 +17,9 @@ const sampleSize = 20
 // PCAReport is what the load command prints for IssueCertificate through
 // the ACM-PCA API (also as JSON with --json). The bound is raw
 // x509.CreateCertificate with a P-256 CA key. After the issuance the run
-// measures two floors no server speaking the API can go below, and
-// CostSplit divides the server's CPU per certificate by them.
+// measures two floors — the cryptography issuance cannot skip, and this
+// server's cost of its cheapest signed call — and CostSplit divides the
+// server's CPU per certificate by them.
 type PCAReport struct {
 	API                   string  `json:"api"`
 	CSRs                  int     `json:"csrs"`
