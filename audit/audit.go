@@ -129,12 +129,18 @@ func (a *Writer) Record(e Event) {
 		e.EventType = "AwsApiCall"
 	}
 	e.EventTime = e.EventTime.UTC().Truncate(time.Second)
-	line, err := json.Marshal(e)
+	scratch := lines.Get().(*[]byte)
+	defer func() {
+		if cap(*scratch) <= maxPooledLine {
+			lines.Put(scratch)
+		}
+	}()
+	line, err := encodeLine((*scratch)[:0], &e)
+	*scratch = line
 	if err != nil {
 		a.fail(err)
 		return
 	}
-	line = append(line, '\n')
 	a.mu.Lock()
 	if a.buffered {
 		a.buf = append(a.buf, line...)
@@ -148,6 +154,28 @@ func (a *Writer) Record(e Event) {
 	if err != nil {
 		a.fail(err)
 	}
+}
+
+// lines are scratch buffers for encoding lines; the Writer copies a line
+// into its batch (or hands it to a Write that may not keep it) before the
+// buffer is reused.
+var lines = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
+
+// maxPooledLine keeps a rare huge line's buffer out of the pool.
+const maxPooledLine = 64 << 10
+
+// encodeLine appends e's JSON line, newline included: json.Marshal's
+// bytes (see encode.go), and json.Marshal's error if it fails.
+func encodeLine(dst []byte, e *Event) ([]byte, error) {
+	if b, ok := appendEvent(dst, e); ok {
+		return append(b, '\n'), nil
+	}
+	ev := *e // a copy, so that e does not escape for the rare fallback
+	b, err := json.Marshal(ev)
+	if err != nil {
+		return dst, err
+	}
+	return append(append(dst, b...), '\n'), nil
 }
 
 func (a *Writer) fail(err error) {

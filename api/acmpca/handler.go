@@ -48,6 +48,7 @@ package acmpca
 import (
 	"context"
 	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -199,7 +200,7 @@ func (h *Handler) serveOperation(w http.ResponseWriter, r *http.Request) {
 		h.refuse(w, r, name, unknownOperation("X-Amz-Target %q", target))
 		return
 	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, h.cfg.MaxBodyBytes+1))
+	body, err := readBody(r.Body, r.ContentLength, h.cfg.MaxBodyBytes)
 	c := &call{}
 	var out any
 	switch {
@@ -217,6 +218,31 @@ func (h *Handler) serveOperation(w http.ResponseWriter, r *http.Request) {
 	}
 	if op.write && h.cfg.Audit != nil {
 		h.cfg.Audit(r.Context(), h.auditEvent(r, name, c, out, err))
+	}
+}
+
+// readBody is io.ReadAll(io.LimitReader(body, limit+1)) — the same bytes
+// and error — with the buffer sized from the declared Content-Length
+// rather than grown through io.ReadAll's chunks and copied once more. A
+// body longer than declared still reads whole, up to the limit.
+func readBody(body io.Reader, declared, limit int64) ([]byte, error) {
+	lr := &io.LimitedReader{R: body, N: limit + 1}
+	if declared < 0 || declared > limit {
+		return io.ReadAll(lr)
+	}
+	b := make([]byte, 0, declared+1) // +1: room to read the end
+	for {
+		n, err := lr.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err != nil {
+			if err == io.EOF {
+				err = nil
+			}
+			return b, err
+		}
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
 	}
 }
 
@@ -244,8 +270,16 @@ func writeError(w http.ResponseWriter, err error) {
 	writeJSON(w, e.Status, errorBody{Type: e.Code, Message: e.Message})
 }
 
+// writeJSON sends v as json.Marshal encodes it; the outputs that encode
+// themselves (audit.JSONAppender) do so without reflection.
 func writeJSON(w http.ResponseWriter, status int, v any) {
-	body, err := json.Marshal(v)
+	var body []byte
+	var err error
+	if a, ok := v.(audit.JSONAppender); ok {
+		body = a.AppendJSON(make([]byte, 0, 256))
+	} else {
+		body, err = json.Marshal(v)
+	}
 	if err != nil {
 		// Only our own output types get here; a failure is a bug.
 		status = http.StatusInternalServerError
@@ -280,7 +314,15 @@ func newUUID(rnd io.Reader) (string, error) {
 	}
 	b[6] = b[6]&0x0f | 0x40
 	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:]), nil
+	// fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:]).
+	var s [36]byte
+	hex.Encode(s[0:8], b[0:4])
+	hex.Encode(s[9:13], b[4:6])
+	hex.Encode(s[14:18], b[6:8])
+	hex.Encode(s[19:23], b[8:10])
+	hex.Encode(s[24:36], b[10:16])
+	s[8], s[13], s[18], s[23] = '-', '-', '-', '-'
+	return string(s[:]), nil
 }
 
 // auditEvent builds the CloudTrail-shaped record of a write.

@@ -454,7 +454,9 @@ func (h *Handler) getCertificateAuthorityCertificate(ctx context.Context, body [
 
 func (h *Handler) issueCertificate(ctx context.Context, body []byte, c *call) (any, error) {
 	var in issueInput
-	if err := decode(body, c, &in); err != nil {
+	if fast, params, ok := decodeIssueFast(body); ok {
+		in, c.params = fast, params
+	} else if err := decode(body, c, &in); err != nil {
 		return nil, err
 	}
 	var vs []*awserr.Violation

@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/iamra/iamra/audit"
 	"github.com/iamra/iamra/ca"
 )
 
@@ -225,3 +226,30 @@ type listTagsOutput struct {
 
 // empty is the output of operations that return nothing.
 type empty struct{}
+
+// The outputs the API sends most, and its error document, append their
+// own JSON for writeJSON and the audit Writer (audit.JSONAppender): the
+// bytes json.Marshal would produce (TestAppendJSON, FuzzAppendJSON).
+
+func (o issueOutput) AppendJSON(b []byte) []byte {
+	return append(audit.AppendJSONString(append(b, `{"CertificateArn":`...), o.CertificateArn), '}')
+}
+
+func (o arnOutput) AppendJSON(b []byte) []byte {
+	return append(audit.AppendJSONString(append(b, `{"CertificateAuthorityArn":`...), o.CertificateAuthorityArn), '}')
+}
+
+func (o certificateOutput) AppendJSON(b []byte) []byte {
+	b = audit.AppendJSONString(append(b, `{"Certificate":`...), o.Certificate)
+	if o.CertificateChain != "" {
+		b = audit.AppendJSONString(append(b, `,"CertificateChain":`...), o.CertificateChain)
+	}
+	return append(b, '}')
+}
+
+func (empty) AppendJSON(b []byte) []byte { return append(b, "{}"...) }
+
+func (e errorBody) AppendJSON(b []byte) []byte {
+	b = audit.AppendJSONString(append(b, `{"__type":`...), e.Type)
+	return append(audit.AppendJSONString(append(b, `,"message":`...), e.Message), '}')
+}

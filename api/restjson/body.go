@@ -43,10 +43,37 @@ func DecodeBody(r *http.Request, limit int64, v any) error {
 
 // Unmarshal decodes one JSON document into v with DecodeBody's rules. It
 // is separate so fuzzers and in-process callers can use it on bytes.
+//
+// Its result — the error and what is left in v, which callers record even
+// when decoding fails — is unmarshalStream's, the definition, by
+// construction: json.Unmarshal checks that data is exactly one JSON value
+// and whitespace before it touches v, and then decodes it as the stream
+// decoder would, after which the stream finds only whitespace. So when
+// json.Unmarshal succeeds, or fails on valid JSON (a type or base64 error,
+// after the same partial decoding), the result is the same; when data is
+// not valid JSON, v is untouched and unmarshalStream words the error
+// (a syntax error, the end of input, or data after the document, in the
+// order the stream meets them). json.Unmarshal saves the stream decoder's
+// copy of the body and its buffer growth.
 func Unmarshal(data []byte, v any) error {
 	if len(bytes.TrimSpace(data)) == 0 {
 		return nil
 	}
+	err := json.Unmarshal(data, v)
+	switch {
+	case err == nil:
+		return nil
+	case json.Valid(data):
+		return decodeError(err)
+	default:
+		return unmarshalStream(data, v)
+	}
+}
+
+// unmarshalStream is Unmarshal by its definition: the first JSON value of
+// data decoded into v, and nothing but whitespace after it. data is not
+// all whitespace.
+func unmarshalStream(data []byte, v any) error {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(v); err != nil {
 		return decodeError(err)
