@@ -4,9 +4,9 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"net/http"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -53,7 +53,7 @@ func referenceCanonical(r *http.Request, a *auth, host, payloadHash string) stri
 			vals = []string{host}
 		case "content-length":
 			if r.ContentLength >= 0 {
-				vals = []string{strconv.FormatInt(r.ContentLength, 10)}
+				vals = []string{fmt.Sprint(r.ContentLength)}
 			}
 		case "transfer-encoding":
 			if len(r.TransferEncoding) > 0 {
