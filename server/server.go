@@ -8,7 +8,9 @@ package server
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"crypto/tls"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -21,7 +23,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/iamra/iamra/api/acmpca"
@@ -325,7 +326,7 @@ func (s *Server) withRequestID(next http.Handler) http.Handler {
 		// The request state carries the request id, the operation the
 		// handler names for the metrics and the authenticated caller, so
 		// that the request is copied for its context once.
-		r, _ = restjson.BeginRequest(w, r, uuid.NewString)
+		r, _ = restjson.BeginRequest(w, r, newRequestID)
 		defer func() {
 			// Safety net: a bug must not kill the process or hang the client.
 			if v := recover(); v != nil {
@@ -338,6 +339,23 @@ func (s *Server) withRequestID(next http.Handler) http.Handler {
 		}()
 		next.ServeHTTP(w, r)
 	})
+}
+
+// newRequestID returns a random (version 4) UUID, the form of AWS's
+// request ids, in one allocation where uuid.NewString makes two.
+func newRequestID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:]) // never fails
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	var s [36]byte
+	hex.Encode(s[0:8], b[0:4])
+	hex.Encode(s[9:13], b[4:6])
+	hex.Encode(s[14:18], b[6:8])
+	hex.Encode(s[19:23], b[8:10])
+	hex.Encode(s[24:36], b[10:16])
+	s[8], s[13], s[18], s[23] = '-', '-', '-', '-'
+	return string(s[:])
 }
 
 // outcome buckets a status for metric labels: "success", "client_error"

@@ -53,17 +53,21 @@ func EnsureRequestID(w http.ResponseWriter, r *http.Request, newID func() string
 		id = newID()
 		r = r.WithContext(WithRequestID(r.Context(), id))
 	}
-	setRequestIDHeader(w.Header(), id)
+	setRequestIDHeader(w.Header(), id, nil)
 	return r
 }
 
 // setRequestIDHeader is h.Set(HeaderRequestID, id), leaving the header
-// alone when an outer middleware already set it so.
-func setRequestIDHeader(h http.Header, id string) {
+// alone when an outer middleware already set it so. It stores value, a
+// slice holding id that the caller may have at hand, or a new one.
+func setRequestIDHeader(h http.Header, id string, value []string) {
 	if v := h[requestIDHeaderKey]; len(v) == 1 && v[0] == id {
 		return
 	}
-	h[requestIDHeaderKey] = []string{id}
+	if len(value) != 1 || value[0] != id {
+		value = []string{id}
+	}
+	h[requestIDHeaderKey] = value
 }
 
 // RequestState is what a server learns about a request while serving it:
@@ -78,6 +82,9 @@ type RequestState struct {
 	id     string
 	op     operation
 	caller string
+	// header is the x-amzn-RequestId header's value, allocated with
+	// the state.
+	header [1]string
 }
 
 // stateKey is the context key of a RequestState.
@@ -92,8 +99,8 @@ func BeginRequest(w http.ResponseWriter, r *http.Request, newID func() string) (
 	if id == "" {
 		id = newID()
 	}
-	st := &RequestState{Context: ctx, id: id}
-	setRequestIDHeader(w.Header(), id)
+	st := &RequestState{Context: ctx, id: id, header: [1]string{id}}
+	setRequestIDHeader(w.Header(), id, st.header[:])
 	return r.WithContext(st), st
 }
 
