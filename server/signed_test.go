@@ -286,3 +286,15 @@ func TestSignedAPIs(t *testing.T) {
 		t.Errorf("metrics\n%s\nwant\n%s", strings.Join(series, "\n"), strings.Join(want, "\n"))
 	}
 }
+
+// Request ids are version 4 UUIDs and do not repeat.
+func TestNewRequestID(t *testing.T) {
+	seen := map[string]bool{}
+	for range 10000 {
+		id := newRequestID()
+		if !requestIDPattern.MatchString(id) || seen[id] {
+			t.Fatalf("request id %q (seen before: %v)", id, seen[id])
+		}
+		seen[id] = true
+	}
+}
