@@ -1,6 +1,11 @@
 package server
 
 import (
+	"maps"
+	"sync"
+	"sync/atomic"
+	"time"
+
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 )
@@ -21,10 +26,51 @@ type metrics struct {
 	certExpiry       *prometheus.GaugeVec
 	expiryEvents     *prometheus.CounterVec
 	storeRevision    prometheus.Gauge
+
+	// apiSeries maps (api, operation, outcome) to its request counter and
+	// latency histogram, resolved once: WithLabelValues hashes and checks
+	// the three values and takes the vector's lock, twice a request. The
+	// map is replaced, never changed, so reading it takes no lock.
+	apiSeries   atomic.Pointer[map[seriesKey]series]
+	apiSeriesMu sync.Mutex // held to replace apiSeries
+}
+
+type seriesKey struct{ api, operation, outcome string }
+
+type series struct {
+	requests prometheus.Counter
+	latency  prometheus.Observer
+}
+
+// observeRequest counts an API request and its latency.
+func (m *metrics) observeRequest(api, operation, outcome string, d time.Duration) {
+	k := seriesKey{api, operation, outcome}
+	sr, ok := (*m.apiSeries.Load())[k]
+	if !ok {
+		sr = m.resolveSeries(k)
+	}
+	sr.requests.Inc()
+	sr.latency.Observe(d.Seconds())
+}
+
+func (m *metrics) resolveSeries(k seriesKey) series {
+	m.apiSeriesMu.Lock()
+	defer m.apiSeriesMu.Unlock()
+	old := *m.apiSeries.Load()
+	if sr, ok := old[k]; ok {
+		return sr
+	}
+	sr := series{requests: m.requests.WithLabelValues(k.api, k.operation, k.outcome), latency: m.latency.WithLabelValues(k.api, k.operation, k.outcome)}
+	next := make(map[seriesKey]series, len(old)+1)
+	maps.Copy(next, old)
+	next[k] = sr
+	m.apiSeries.Store(&next)
+	return sr
 }
 
 func newMetrics(pending func() float64) *metrics {
 	m := &metrics{reg: prometheus.NewRegistry()}
+	m.apiSeries.Store(&map[seriesKey]series{})
 	m.requests = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "iamra_http_requests_total",
 		Help: "API requests by API, operation and outcome (success, client_error, server_error)."}, []string{"api", "operation", "outcome"})
 	m.latency = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "iamra_http_request_duration_seconds",

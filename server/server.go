@@ -9,10 +9,13 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"encoding/binary"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
@@ -21,7 +24,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/iamra/iamra/api/acmpca"
@@ -303,9 +305,9 @@ func (s *Server) routes(sess *sessions.Handler) http.Handler {
 	mux.Handle("HEAD "+acmpca.CRLPathPrefix, s.crls)
 	// The authz endpoint answers services that accept iamra credentials:
 	// who signed this request (or EKS-style token), and may it do this.
-	mux.Handle("POST "+AuthzPath, s.instrument(func(*http.Request) string { return "authz" }, s.verifier.Handler()))
-	signed := s.instrument(apiOf, s.signedAPIs())
-	sessionsAPI := s.instrument(func(*http.Request) string { return "createsession" }, sess)
+	mux.Handle("POST "+AuthzPath, s.instrument(labelled("authz", s.verifier.Handler())))
+	signed := s.instrument(s.serveSigned)
+	sessionsAPI := s.instrument(labelled("createsession", sess))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		// CreateSession is signed as /sessions whatever the path, so it is
 		// served under any prefix (a path-rewriting proxy, --endpoint
@@ -322,7 +324,10 @@ func (s *Server) routes(sess *sessions.Handler) http.Handler {
 
 func (s *Server) withRequestID(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		r = restjson.EnsureRequestID(w, r, func() string { return uuid.NewString() })
+		// The request state carries the request id, the operation the
+		// handler names for the metrics and the authenticated caller, so
+		// that the request is copied for its context once.
+		r, _ = restjson.BeginRequest(w, r, newRequestID)
 		defer func() {
 			// Safety net: a bug must not kill the process or hang the client.
 			if v := recover(); v != nil {
@@ -335,6 +340,28 @@ func (s *Server) withRequestID(next http.Handler) http.Handler {
 		}()
 		next.ServeHTTP(w, r)
 	})
+}
+
+// newRequestID returns a random (version 4) UUID, the form of AWS's
+// request ids, in one allocation where uuid.NewString makes two. A
+// request id correlates a response with the logs and is shown to the
+// client: it must not repeat, but need not be secret, so the runtime's
+// generator (ChaCha8, seeded by the system) serves at a fraction of
+// crypto/rand's cost.
+func newRequestID() string {
+	var b [16]byte
+	binary.LittleEndian.PutUint64(b[:8], rand.Uint64())
+	binary.LittleEndian.PutUint64(b[8:], rand.Uint64())
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	var s [36]byte
+	hex.Encode(s[0:8], b[0:4])
+	hex.Encode(s[9:13], b[4:6])
+	hex.Encode(s[14:18], b[6:8])
+	hex.Encode(s[19:23], b[8:10])
+	hex.Encode(s[24:36], b[10:16])
+	s[8], s[13], s[18], s[23] = '-', '-', '-', '-'
+	return string(s[:])
 }
 
 // outcome buckets a status for metric labels: "success", "client_error"
@@ -368,9 +395,9 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 	return w.ResponseWriter.Write(b)
 }
 
-// apiOf labels a signed request by the service of its credential scope.
-func apiOf(r *http.Request) string {
-	cred, signed, err := sigv4.ParseRequest(r)
+// apiLabel labels a signed request by the service of its credential
+// scope, as sigv4.ParseRequest read it.
+func apiLabel(cred sigv4.Credential, signed bool, err error) string {
 	switch {
 	case err != nil:
 		return "malformed"
@@ -384,72 +411,121 @@ func apiOf(r *http.Request) string {
 	return "other" // bounded label values whatever clients send
 }
 
-func (s *Server) instrument(apiFn func(*http.Request) string, h http.Handler) http.Handler {
+// labelled serves with h and labels its requests api.
+func labelled(api string, h http.Handler) func(http.ResponseWriter, *http.Request) string {
+	return func(w http.ResponseWriter, r *http.Request) string {
+		h.ServeHTTP(w, r)
+		return api
+	}
+}
+
+// instrument counts and times the requests serve serves, by the API label
+// serve returns, the operation the handler names and the outcome. The
+// operation slot is withRequestID's request state.
+func (s *Server) instrument(serve func(http.ResponseWriter, *http.Request) string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		api := apiFn(r)
-		ctx, operation := restjson.WithOperationSlot(r.Context())
 		sw := &statusWriter{ResponseWriter: w}
-		h.ServeHTTP(sw, r.WithContext(ctx))
-		op := operation()
+		api := serve(sw, r)
+		op := ""
+		if st := restjson.StateOf(r.Context()); st != nil {
+			op = st.Operation()
+		}
 		if op == "" {
 			op = "unknown"
 		}
-		s.metrics.requests.WithLabelValues(api, op, outcome(sw.code)).Inc()
-		s.metrics.latency.WithLabelValues(api, op, outcome(sw.code)).Observe(time.Since(start).Seconds())
+		s.metrics.observeRequest(api, op, outcome(sw.code), time.Since(start))
 	})
 }
 
-// signedAPIs authenticates SigV4-HMAC requests and routes them by the
-// service in their credential scope.
-func (s *Server) signedAPIs() http.Handler {
-	control := s.Control
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		cred, signed, err := sigv4.ParseRequest(r)
+// serveSigned authenticates SigV4-HMAC requests and routes them by the
+// service in their credential scope, which also labels them.
+func (s *Server) serveSigned(w http.ResponseWriter, r *http.Request) string {
+	parsed := sigv4.Parse(r)
+	cred, signed, err := parsed.Credential()
+	api := apiLabel(cred, signed, err)
+	if err != nil {
+		restjson.WriteError(w, r, err)
+		return api
+	}
+	// IAM and STS speak the Query protocol and authenticate themselves,
+	// with admin keys or session credentials, so their errors are
+	// Query-shaped and sessions may call them.
+	switch {
+	case signed && cred.Service == "iam", !signed && isQueryAction(r, "iam"):
+		s.iamAPI.ServeHTTP(w, r)
+		return api
+	case signed && cred.Service == "sts", !signed && isQueryAction(r, "sts"):
+		s.stsAPI.ServeHTTP(w, r)
+		return api
+	}
+	if !signed {
+		restjson.WriteError(w, r, awserr.MissingAuthenticationToken().Because("auth.unsigned", "%s %s carries no SigV4 signature", r.Method, r.URL.Path))
+		return api
+	}
+	body, err := readBody(w, r, maxAdminBody)
+	if err != nil {
+		restjson.WriteError(w, r, restjson.TooLarge(maxAdminBody))
+		return api
+	}
+	res, err := sigv4.VerifyParsed(r.Context(), r, body, &parsed, sigv4.VerifyOptions{Now: s.cfg.Now(), Skew: s.cfg.Skew, Lookup: s.lookupAdmin, Keys: s.adminKeys})
+	if err != nil {
+		e := awserr.As(err)
+		s.cfg.Logger.Info("signed request refused", "requestId", restjson.RequestID(r.Context()), "code", e.Code, "reason", e.Reason, "detail", e.Detail, "accessKeyId", cred.AccessKeyID)
+		restjson.WriteError(w, r, e)
+		return api
+	}
+	br := &bodyReader{}
+	br.Reset(body)
+	r.Body = br
+	caller := s.admin[res.AccessKeyID].Arn
+	if st := restjson.StateOf(r.Context()); st != nil {
+		st.SetCaller(caller)
+	} else {
+		r = r.WithContext(restjson.WithCaller(r.Context(), caller))
+	}
+	switch res.Service {
+	case "rolesanywhere":
+		s.Control.ServeHTTP(w, r)
+	case "acm-pca":
+		s.PCA.ServeHTTP(w, r)
+	default:
+		restjson.WriteError(w, r, awserr.New("UnknownOperationException", http.StatusBadRequest,
+			fmt.Sprintf("iamra does not serve the %q API on this endpoint.", res.Service)).Because("route.unknown_service", "credential scope service %q", res.Service))
+	}
+	return api
+}
+
+// bodyReader is an already-read body handed on to the APIs: one
+// allocation where io.NopCloser(bytes.NewReader(body)) makes two.
+type bodyReader struct{ bytes.Reader }
+
+func (*bodyReader) Close() error { return nil }
+
+// readBody reads r's body, at most limit bytes, as io.ReadAll of
+// http.MaxBytesReader would, into a buffer sized by the Content-Length
+// when the request declares one: io.ReadAll starts small and grows, which
+// costs a copy and garbage per doubling.
+func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
+	body := http.MaxBytesReader(w, r.Body, limit)
+	size := int64(512)
+	if r.ContentLength >= 0 && r.ContentLength <= limit {
+		size = r.ContentLength + 1 // room for the read that sees EOF
+	}
+	buf := make([]byte, 0, size)
+	for {
+		n, err := body.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			return buf, nil
+		}
 		if err != nil {
-			restjson.WriteError(w, r, err)
-			return
+			return buf, err
 		}
-		// IAM and STS speak the Query protocol and authenticate themselves,
-		// with admin keys or session credentials, so their errors are
-		// Query-shaped and sessions may call them.
-		switch {
-		case signed && cred.Service == "iam", !signed && isQueryAction(r, "iam"):
-			s.iamAPI.ServeHTTP(w, r)
-			return
-		case signed && cred.Service == "sts", !signed && isQueryAction(r, "sts"):
-			s.stsAPI.ServeHTTP(w, r)
-			return
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
 		}
-		if !signed {
-			restjson.WriteError(w, r, awserr.MissingAuthenticationToken().Because("auth.unsigned", "%s %s carries no SigV4 signature", r.Method, r.URL.Path))
-			return
-		}
-		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxAdminBody))
-		if err != nil {
-			restjson.WriteError(w, r, restjson.TooLarge(maxAdminBody))
-			return
-		}
-		r.Body = io.NopCloser(bytes.NewReader(body))
-		res, err := sigv4.Verify(r.Context(), r, body, sigv4.VerifyOptions{Now: s.cfg.Now(), Skew: s.cfg.Skew, Lookup: s.lookupAdmin, Keys: s.adminKeys})
-		if err != nil {
-			e := awserr.As(err)
-			s.cfg.Logger.Info("signed request refused", "requestId", restjson.RequestID(r.Context()), "code", e.Code, "reason", e.Reason, "detail", e.Detail, "accessKeyId", cred.AccessKeyID)
-			restjson.WriteError(w, r, e)
-			return
-		}
-		r.Body = io.NopCloser(bytes.NewReader(body))
-		r = r.WithContext(restjson.WithCaller(r.Context(), s.admin[res.AccessKeyID].Arn))
-		switch res.Service {
-		case "rolesanywhere":
-			control.ServeHTTP(w, r)
-		case "acm-pca":
-			s.PCA.ServeHTTP(w, r)
-		default:
-			restjson.WriteError(w, r, awserr.New("UnknownOperationException", http.StatusBadRequest,
-				fmt.Sprintf("iamra does not serve the %q API on this endpoint.", res.Service)).Because("route.unknown_service", "credential scope service %q", res.Service))
-		}
-	})
+	}
 }
 
 // lookupAdmin resolves admin access keys. Control-plane calls with session

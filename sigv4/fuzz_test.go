@@ -6,6 +6,7 @@ import (
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -74,9 +75,10 @@ func FuzzParseRequest(f *testing.F) {
 	})
 }
 
-// FuzzVerify: arbitrary requests never panic Verify, and only the
-// untouched seeds verify (every key's secret is known to the lookup, so
-// the fuzzer reaches canonicalisation and the signature check).
+// FuzzVerify: arbitrary requests never panic Verify (every key's secret
+// is known to the lookup, so the fuzzer reaches canonicalisation and the
+// signature check), and VerifyParsed after Parse answers as Verify does,
+// in both dialects.
 func FuzzVerify(f *testing.F) {
 	seeds := seedRequests(f)
 	for _, s := range seeds {
@@ -93,7 +95,15 @@ func FuzzVerify(f *testing.F) {
 		if !ok {
 			return
 		}
-		_, _ = Verify(context.Background(), r, body, VerifyOptions{Now: t0, Lookup: lk, PresignedLifetime: 15 * time.Minute})
+		for _, d := range []Dialect{JSON, Query} {
+			o := VerifyOptions{Now: t0, Lookup: lk, PresignedLifetime: 15 * time.Minute, Dialect: d}
+			res, err := Verify(context.Background(), r, body, o)
+			p := Parse(r)
+			pres, perr := VerifyParsed(context.Background(), r, body, &p, o)
+			if fmt.Sprintf("%+v %#v", res, err) != fmt.Sprintf("%+v %#v", pres, perr) {
+				t.Fatalf("Verify %+v %#v\nVerifyParsed %+v %#v", res, err, pres, perr)
+			}
+		}
 	})
 }
 

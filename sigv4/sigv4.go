@@ -43,6 +43,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -120,15 +121,15 @@ type Result struct {
 
 // auth is what a request says about its own signature.
 type auth struct {
-	cred          Credential
-	presigned     bool
-	signedHeaders []string
-	signature     string
-	amzDate       string // the timestamp as it goes into the string to sign
-	dateFrom      string // "x-amz-date" or "date", for messages
-	expires       string // X-Amz-Expires, presigned only
-	token         string
-	query         url.Values // parsed query; nil when the request has none
+	cred      Credential
+	presigned bool
+	signed    string // SignedHeaders as sent: names joined with ';'
+	signature string
+	amzDate   string // the timestamp as it goes into the string to sign
+	dateFrom  string // "x-amz-date" or "date", for messages
+	expires   string // X-Amz-Expires, presigned only
+	token     string
+	query     url.Values // parsed query; nil when the request has none
 }
 
 // ParseRequest reads the credential scope of a SigV4-HMAC request without
@@ -141,11 +142,30 @@ type auth struct {
 // Requests signed with another AWS4 algorithm (CreateSession's
 // AWS4-X509-*) are reported as malformed: route them before calling this.
 func ParseRequest(r *http.Request) (Credential, bool, error) {
+	p := Parse(r)
+	return p.Credential()
+}
+
+// Parsed is what ParseRequest reads from a request, kept so that
+// VerifyParsed need not read the request a second time.
+type Parsed struct {
+	a      auth
+	signed bool
+	err    *awserr.Error
+}
+
+// Parse reads r's SigV4-HMAC authentication as ParseRequest does.
+func Parse(r *http.Request) Parsed {
 	a, ok, err := parseAuth(r, JSON)
-	if err != nil {
-		return Credential{}, false, err
+	return Parsed{a: a, signed: ok, err: err}
+}
+
+// Credential returns what ParseRequest returns for the request.
+func (p *Parsed) Credential() (Credential, bool, error) {
+	if p.err != nil {
+		return Credential{}, false, p.err
 	}
-	return a.cred, ok, nil
+	return p.a.cred, p.signed, nil
 }
 
 var presignParams = []string{"X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Signature", "X-Amz-SignedHeaders", "X-Amz-Date"}
@@ -259,11 +279,16 @@ func parseQueryAuth(a *auth, d Dialect) *awserr.Error {
 // parseScope reads the Credential and SignedHeaders values, common to both
 // forms.
 func (a *auth) parseScope(cred, signed, where string, d Dialect) *awserr.Error {
-	parts := strings.Split(cred, "/")
-	if len(parts) != 5 {
+	var parts [5]string
+	if strings.Count(cred, "/") != len(parts)-1 {
 		return d.newError(famIncomplete, fmt.Sprintf("Credential must have exactly 5 slash-delimited elements, e.g. keyid/date/region/service/term, got '%s'", cred),
 			"sig.incomplete", "credential %q", cred)
 	}
+	rest := cred
+	for i := range len(parts) - 1 {
+		parts[i], rest, _ = strings.Cut(rest, "/")
+	}
+	parts[4] = rest
 	if parts[4] != "aws4_request" {
 		return d.newError(famIncomplete, fmt.Sprintf("Credential should be scoped with a valid terminator: 'aws4_request', not '%s'.", parts[4]),
 			"sig.incomplete", "credential %q", cred)
@@ -272,9 +297,9 @@ func (a *auth) parseScope(cred, signed, where string, d Dialect) *awserr.Error {
 		return d.newError(famIncomplete, "Credential should be scoped to a valid region.", "sig.incomplete", "credential %q", cred)
 	}
 	a.cred = Credential{AccessKeyID: parts[0], Date: parts[1], Region: parts[2], Service: parts[3]}
-	a.signedHeaders = strings.Split(signed, ";")
+	a.signed = signed
 	host := false
-	for _, h := range a.signedHeaders {
+	for h := range strings.SplitSeq(signed, ";") {
 		if h == "" {
 			return d.newError(famIncomplete, fmt.Sprintf("SignedHeaders '%s' has an empty header name.", signed), "sig.incomplete", "SignedHeaders %q", signed)
 		}
@@ -301,6 +326,22 @@ func Verify(ctx context.Context, r *http.Request, body []byte, opts VerifyOption
 	if !ok {
 		return nil, d.newError(famMissing, d.missingMessage(), "sig.missing", "%s %s carries no SigV4 signature", r.Method, r.URL.Path)
 	}
+	return verify(ctx, r, body, &a, opts)
+}
+
+// VerifyParsed is Verify for the request r that p was parsed from (and
+// that has not changed since), without reading its authentication again.
+func VerifyParsed(ctx context.Context, r *http.Request, body []byte, p *Parsed, opts VerifyOptions) (*Result, error) {
+	if p.err != nil || !p.signed || opts.Lookup == nil {
+		// Verify words the refusal in opts' dialect.
+		return Verify(ctx, r, body, opts)
+	}
+	return verify(ctx, r, body, &p.a, opts)
+}
+
+// verify checks the signature a request says it has.
+func verify(ctx context.Context, r *http.Request, body []byte, a *auth, opts VerifyOptions) (*Result, error) {
+	d := opts.Dialect
 	skew := opts.Skew
 	if skew <= 0 {
 		skew = DefaultSkew
@@ -316,7 +357,8 @@ func Verify(ctx context.Context, r *http.Request, body []byte, opts VerifyOption
 	if aerr := a.checkUnsignedHeaders(r, d); aerr != nil {
 		return nil, aerr
 	}
-	payloadHash, aerr := a.payloadHash(r, body, d)
+	var payloadSum [2 * sha256.Size]byte
+	payloadHash, aerr := a.payloadHash(r, body, &payloadSum, d)
 	if aerr != nil {
 		return nil, aerr
 	}
@@ -332,34 +374,43 @@ func Verify(ctx context.Context, r *http.Request, body []byte, opts VerifyOption
 	}
 
 	key := opts.Keys.signingKey(secret, a.cred)
-	cr, toSign, ok := a.check(r, r.Host, payloadHash, key)
+	// Room for the canonical request and the string to sign of a usual
+	// call, so that neither reaches the heap.
+	var scratch [1024]byte
+	cr, toSign, ok := a.check(scratch[:0], r, r.Host, payloadHash, key)
 	if !ok {
+		canonical, sts := string(cr), string(toSign)
 		// SDK presigners leave a default port in the URL they return while
 		// signing the host without it (the header-signing path strips it
 		// from the Host header too), so a request to host:443 may carry a
 		// signature over plain host.
 		if h, stripped := stripDefaultPort(r.Host); stripped {
-			_, _, ok = a.check(r, h, payloadHash, key)
+			_, _, ok = a.check(scratch[:0], r, h, payloadHash, key)
+		}
+		if !ok {
+			return nil, d.newError(famMismatch, msgMismatch, "sig.mismatch",
+				"signature of %s does not match; the canonical request should have been %q and the string to sign %q",
+				a.cred.AccessKeyID, redactToken(canonical, a.token), sts)
 		}
 	}
-	if !ok {
-		return nil, d.newError(famMismatch, msgMismatch, "sig.mismatch",
-			"signature of %s does not match; the canonical request should have been %q and the string to sign %q",
-			a.cred.AccessKeyID, redactToken(cr, a.token), toSign)
-	}
-	return &Result{Credential: a.cred, SessionToken: a.token, Presigned: a.presigned, SignedHeaders: a.signedHeaders, Time: t}, nil
+	return &Result{Credential: a.cred, SessionToken: a.token, Presigned: a.presigned, SignedHeaders: strings.Split(a.signed, ";"), Time: t}, nil
 }
 
 // check computes the signature over the request with host as the Host
-// value and compares it with the one sent, in constant time.
-func (a *auth) check(r *http.Request, host, payloadHash string, key [sha256.Size]byte) (canonical, toSign string, ok bool) {
-	canonical = canonicalRequest(r, a, host, payloadHash)
-	scope := a.cred.Date + "/" + a.cred.Region + "/" + a.cred.Service + "/aws4_request"
-	toSign = stringToSign(a.amzDate, scope, canonical)
+// value and compares it with the one sent, in constant time. The
+// canonical request and the string to sign it returns are appended to buf.
+func (a *auth) check(buf []byte, r *http.Request, host string, payloadHash []byte, key [sha256.Size]byte) (canonical, toSign []byte, ok bool) {
+	buf = appendCanonicalRequest(buf, r, a, host, payloadHash)
+	canonical = buf
+	toSign = appendStringToSign(buf[len(buf):], a, canonical)
 	sig := hmacSHA256(key[:], toSign)
-	var sigHex [2 * sha256.Size]byte
-	hex.Encode(sigHex[:], sig[:])
-	return canonical, toSign, hmac.Equal(sigHex[:], []byte(a.signature))
+	var got, sent [2 * sha256.Size]byte
+	hex.Encode(got[:], sig[:])
+	if len(a.signature) != len(sent) {
+		return canonical, toSign, false
+	}
+	copy(sent[:], a.signature)
+	return canonical, toSign, hmac.Equal(got[:], sent[:])
 }
 
 // stripDefaultPort removes a trailing :443 or :80 from host.
@@ -434,8 +485,35 @@ func parseAmzDate(s string) (time.Time, bool) {
 			return time.Time{}, false
 		}
 	}
-	t, err := time.Parse(amzDateFormat, s)
-	return t, err == nil
+	// time.Parse(amzDateFormat, s) without its general layout machinery:
+	// the same fields with the same ranges (it refuses what time.Date
+	// would normalise).
+	num := func(from, to int) int {
+		n := 0
+		for _, c := range []byte(s[from:to]) {
+			n = n*10 + int(c-'0')
+		}
+		return n
+	}
+	year, month, day := num(0, 4), num(4, 6), num(6, 8)
+	hour, minute, sec := num(9, 11), num(11, 13), num(13, 15)
+	if month < 1 || month > 12 || day < 1 || day > daysIn(month, year) || hour > 23 || minute > 59 || sec > 59 {
+		return time.Time{}, false
+	}
+	return time.Date(year, time.Month(month), day, hour, minute, sec, 0, time.UTC), true
+}
+
+func daysIn(month, year int) int {
+	switch month {
+	case 2:
+		if year%4 == 0 && (year%100 != 0 || year%400 == 0) {
+			return 29
+		}
+		return 28
+	case 4, 6, 9, 11:
+		return 30
+	}
+	return 31
 }
 
 // checkUnsignedHeaders refuses x-amz-* headers outside the signature: they
@@ -447,19 +525,19 @@ func (a *auth) checkUnsignedHeaders(r *http.Request, d Dialect) *awserr.Error {
 		if len(name) < 6 || !strings.EqualFold(name[:6], "x-amz-") {
 			continue
 		}
-		lower := strings.ToLower(name)
 		signed := false
-		for _, h := range a.signedHeaders {
-			if h == lower {
+		for h := range strings.SplitSeq(a.signed, ";") {
+			if isLower(name, h) {
 				signed = true
 				break
 			}
 		}
 		if !signed {
-			unsigned = append(unsigned, lower)
+			unsigned = append(unsigned, strings.ToLower(name))
 		}
 	}
 	if len(unsigned) > 0 {
+		slices.Sort(unsigned) // the same line for the same request
 		return d.newError(famDenied, "There were headers present in the request which were not signed", "sig.unsigned_header",
 			"headers not covered by SignedHeaders: %s", strings.Join(unsigned, ", "))
 	}
@@ -470,50 +548,36 @@ func (a *auth) checkUnsignedHeaders(r *http.Request, d Dialect) *awserr.Error {
 // request. A sent X-Amz-Content-Sha256 is used as is but must match the
 // body, so it cannot vouch for a body the signature does not cover;
 // UNSIGNED-PAYLOAD is accepted only without a body.
-func (a *auth) payloadHash(r *http.Request, body []byte, d Dialect) (string, *awserr.Error) {
+//
+// The hash is written to sum, and the slice returned is sum's bytes.
+func (a *auth) payloadHash(r *http.Request, body []byte, sum *[2 * sha256.Size]byte, d Dialect) ([]byte, *awserr.Error) {
 	claimed := r.Header.Get("X-Amz-Content-Sha256")
 	if claimed == "" && a.presigned {
 		claimed = a.query.Get("X-Amz-Content-Sha256")
 	}
-	var actual string
 	if len(body) == 0 {
-		actual = emptySHA256
+		copy(sum[:], emptySHA256)
 	} else {
-		sum := sha256.Sum256(body)
-		actual = hex.EncodeToString(sum[:])
+		bin := sha256.Sum256(body)
+		hex.Encode(sum[:], bin[:])
 	}
 	switch {
-	case claimed == "":
-		return actual, nil
+	case claimed == "", claimed == string(sum[:]):
+		return sum[:], nil
 	case claimed == unsignedPayload && len(body) == 0:
-		return claimed, nil
-	case claimed == actual:
-		return claimed, nil
+		return sum[:copy(sum[:], unsignedPayload)], nil
 	}
-	return "", d.newError(famMismatch, "The provided 'x-amz-content-sha256' header does not match what was computed.", "sig.payload_hash",
-		"X-Amz-Content-Sha256 %q, body of %d bytes hashes to %s", claimed, len(body), actual)
-}
-
-func stringToSign(amzDate, scope, canonicalRequest string) string {
-	sum := sha256.Sum256([]byte(canonicalRequest))
-	return Algorithm + "\n" + amzDate + "\n" + scope + "\n" + hex.EncodeToString(sum[:])
-}
-
-func hmacSHA256(key []byte, data string) [sha256.Size]byte {
-	m := hmac.New(sha256.New, key)
-	m.Write([]byte(data))
-	var out [sha256.Size]byte
-	m.Sum(out[:0])
-	return out
+	return nil, d.newError(famMismatch, "The provided 'x-amz-content-sha256' header does not match what was computed.", "sig.payload_hash",
+		"X-Amz-Content-Sha256 %q, body of %d bytes hashes to %s", claimed, len(body), string(sum[:]))
 }
 
 // deriveKey computes the signing key: HMAC chain "AWS4"+secret → date →
 // region → service → "aws4_request".
 func deriveKey(secret string, c Credential) [sha256.Size]byte {
-	k := hmacSHA256([]byte("AWS4"+secret), c.Date)
-	k = hmacSHA256(k[:], c.Region)
-	k = hmacSHA256(k[:], c.Service)
-	return hmacSHA256(k[:], "aws4_request")
+	k := hmacSHA256([]byte("AWS4"+secret), []byte(c.Date))
+	k = hmacSHA256(k[:], []byte(c.Region))
+	k = hmacSHA256(k[:], []byte(c.Service))
+	return hmacSHA256(k[:], []byte("aws4_request"))
 }
 
 // redactToken hides the session token in a canonical request shown to the
