@@ -265,16 +265,18 @@ func TestSignedAPIs(t *testing.T) {
 		}
 	}
 	want := []string{
+		`iamra_http_request_duration_seconds_count{api="acm-pca",operation="CreateCertificateAuthority",outcome="success"} 1`,
+		`iamra_http_request_duration_seconds_count{api="acm-pca",operation="DescribeCertificateAuthority",outcome="success"} 2`,
 		`iamra_http_request_duration_seconds_count{api="acm-pca",operation="unknown",outcome="client_error"} 8`,
-		`iamra_http_request_duration_seconds_count{api="acm-pca",operation="unknown",outcome="success"} 3`,
 		`iamra_http_request_duration_seconds_count{api="malformed",operation="unknown",outcome="client_error"} 1`,
 		`iamra_http_request_duration_seconds_count{api="other",operation="unknown",outcome="client_error"} 1`,
 		`iamra_http_request_duration_seconds_count{api="rolesanywhere",operation="ListTrustAnchors",outcome="success"} 1`,
 		`iamra_http_request_duration_seconds_count{api="rolesanywhere",operation="unknown",outcome="client_error"} 1`,
 		`iamra_http_request_duration_seconds_count{api="sts",operation="unknown",outcome="success"} 1`,
 		`iamra_http_request_duration_seconds_count{api="unsigned",operation="unknown",outcome="client_error"} 1`,
+		`iamra_http_requests_total{api="acm-pca",operation="CreateCertificateAuthority",outcome="success"} 1`,
+		`iamra_http_requests_total{api="acm-pca",operation="DescribeCertificateAuthority",outcome="success"} 2`,
 		`iamra_http_requests_total{api="acm-pca",operation="unknown",outcome="client_error"} 8`,
-		`iamra_http_requests_total{api="acm-pca",operation="unknown",outcome="success"} 3`,
 		`iamra_http_requests_total{api="malformed",operation="unknown",outcome="client_error"} 1`,
 		`iamra_http_requests_total{api="other",operation="unknown",outcome="client_error"} 1`,
 		`iamra_http_requests_total{api="rolesanywhere",operation="ListTrustAnchors",outcome="success"} 1`,

@@ -200,6 +200,8 @@ func (h *Handler) serveOperation(w http.ResponseWriter, r *http.Request) {
 		h.refuse(w, r, name, unknownOperation("X-Amz-Target %q", target))
 		return
 	}
+	// Metrics label requests by operation, as they do for the other APIs.
+	restjson.SetOperation(r.Context(), name)
 	body, err := readBody(r.Body, r.ContentLength, h.cfg.MaxBodyBytes)
 	c := &call{}
 	var out any
