@@ -303,12 +303,18 @@ func CreateCSR(key crypto.Signer, subject pkix.Name, signingAlgorithm string, ra
 // ParseCSR reads a CSR in PEM (PCA's format) or DER, without checking its
 // signature (Issue does). Failures are MalformedCSRException.
 func ParseCSR(data []byte) (*x509.CertificateRequest, error) {
-	der := data
-	if b, _ := pem.Decode(data); b != nil {
-		if b.Type != "CERTIFICATE REQUEST" && b.Type != "NEW CERTIFICATE REQUEST" {
-			return nil, malformedCSR("ca.csr.pem_type", "PEM block type %q is not CERTIFICATE REQUEST", b.Type)
+	der, ok := decodeCSRPEM(data)
+	if !ok {
+		der = data
+		if b, _ := pem.Decode(data); b != nil {
+			if b.Type != "CERTIFICATE REQUEST" && b.Type != "NEW CERTIFICATE REQUEST" {
+				return nil, malformedCSR("ca.csr.pem_type", "PEM block type %q is not CERTIFICATE REQUEST", b.Type)
+			}
+			der = b.Bytes
 		}
-		der = b.Bytes
+	}
+	if csr, ok := parseCSR(der); ok {
+		return csr, nil
 	}
 	csr, err := x509.ParseCertificateRequest(der)
 	if err != nil {
