@@ -256,20 +256,20 @@ func (s *Service) issueFrom(ctx context.Context, req IssueCertificateRequest, t 
 			return "", nil, err
 		}
 	}
-	cert, err := Issue(issuer, signer, IssueRequest{
+	cert, err := issueForRecord(issuer, signer, IssueRequest{
 		Template: t.Name, CSR: csr, NotBefore: notBefore, NotAfter: notAfter, SigningAlgorithm: sigAlg,
 		CRLDistributionPoint: s.CRLDistributionPoint(a), Passthrough: req.ApiPassthrough,
 	}, s.cfg.Rand)
 	if err != nil {
 		return "", nil, err
 	}
-	serial := serialHex(cert.SerialNumber)
+	serial := serialHex(cert.serial)
 	rec := IssuedCertificate{
 		Arn: a.Arn + "/certificate/" + serial, CertificateAuthorityArn: a.Arn, Serial: serial,
-		Subject: cert.Subject.String(), NotBefore: cert.NotBefore, NotAfter: cert.NotAfter, IssuedAt: now,
-		TemplateArn: t.ARN(s.cfg.Scope.Partition), Status: CertificateIssued, CertificatePEM: encodePEM(cert),
+		Subject: cert.subject, NotBefore: cert.notBefore, NotAfter: cert.notAfter, IssuedAt: now,
+		TemplateArn: t.ARN(s.cfg.Scope.Partition), Status: CertificateIssued, CertificatePEM: certificatePEM(cert.der),
 	}
-	data, err := json.Marshal(rec)
+	data, err := marshalIssued(&rec)
 	if err != nil {
 		return "", nil, storeError(fmt.Errorf("store: encode %s/%s: %w", store.KindCertificate, certID(a.ID, serial), err))
 	}
