@@ -144,3 +144,37 @@ func BenchmarkIssueFromCSR(b *testing.B) {
 	}
 	reportBound(b, raw, cpu0, "x-raw")
 }
+
+// BenchmarkIssueForRecord is what IssueCertificate does for each
+// certificate besides policy and the store: ParseCSR of the PEM, the CSR
+// signature check, encoding, the signature, and the record
+// (issueForRecord, certificatePEM, marshalIssued), as a multiple of
+// x509.CreateCertificate (rawCreator).
+func BenchmarkIssueForRecord(b *testing.B) {
+	raw := measureBound(rawCreator(b))
+	root, rootKey := mustRoot(b)
+	csr := csrPEM(b, mustKey(b, KeyECP256), &x509.CertificateRequest{Subject: pkix.Name{CommonName: "bench"}})
+	b.ReportAllocs()
+	b.ResetTimer()
+	cpu0 := cpuNow()
+	for b.Loop() {
+		req, err := ParseCSR(csr)
+		if err != nil {
+			b.Fatal(err)
+		}
+		c, err := issueForRecord(root, rootKey, IssueRequest{Template: TemplateEndEntityClientAuth, CSR: req, NotBefore: t0, NotAfter: t0.Add(24 * time.Hour),
+			CRLDistributionPoint: "http://127.0.0.1:8443/crl/bench.crl"}, rand.Reader)
+		if err != nil {
+			b.Fatal(err)
+		}
+		serial := serialHex(c.serial)
+		rec := IssuedCertificate{Arn: "arn:aws:acm-pca:us-east-1:123456789012:certificate-authority/bench/certificate/" + serial,
+			CertificateAuthorityArn: "arn:aws:acm-pca:us-east-1:123456789012:certificate-authority/bench", Serial: serial,
+			Subject: c.subject, NotBefore: c.notBefore, NotAfter: c.notAfter, IssuedAt: t0,
+			TemplateArn: "arn:aws:acm-pca:::template/EndEntityClientAuthCertificate/V1", Status: CertificateIssued, CertificatePEM: certificatePEM(c.der)}
+		if _, err := marshalIssued(&rec); err != nil {
+			b.Fatal(err)
+		}
+	}
+	reportBound(b, raw, cpu0, "x-raw")
+}
