@@ -82,6 +82,25 @@ func cpuNow() time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
+// benchAgainst runs op as the benchmark and reports its cost as a multiple
+// of bound's, measured in the same run, as metric unit (see reportBound).
+func benchAgainst(b *testing.B, unit string, bound, op func() error) {
+	bd := measureBound(func(int) {
+		if err := bound(); err != nil {
+			b.Fatal(err)
+		}
+	})
+	b.ReportAllocs()
+	b.ResetTimer()
+	cpu0 := cpuNow()
+	for b.Loop() {
+		if err := op(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	reportBound(b, bd, cpu0, unit)
+}
+
 // reportBound reports the benchmark's cost per operation as a multiple of
 // the bound, in wall time (metric unit, e.g. "x-raw") and in CPU time
 // since cpu0, taken just before the benchmark loop ("cpu-" + unit), and

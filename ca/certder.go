@@ -213,10 +213,24 @@ func canonicalSPKI(pub crypto.PublicKey, raw []byte) ([]byte, bool) {
 		case elliptic.P521():
 			want = p521KeyAlgID
 		}
-		point, err := k.Bytes()
-		return keyBits, want != nil && bytes.Equal(alg, want) && err == nil && bytes.Equal(keyBits, point)
+		return keyBits, want != nil && bytes.Equal(alg, want) && isUncompressedPoint(keyBits, k)
 	}
 	return nil, false
+}
+
+// isUncompressedPoint reports whether b is the uncompressed SEC 1 encoding
+// of k's point, which is what k.Bytes() returns for a valid key. It does
+// not check that the point is on the curve, as k.Bytes() does at several
+// times the cost: certificateTemplate has verified the CSR's signature
+// with k by then, which fails for a point off the curve.
+func isUncompressedPoint(b []byte, k *ecdsa.PublicKey) bool {
+	n := (k.Curve.Params().BitSize + 7) / 8
+	if len(b) != 1+2*n || b[0] != 4 || k.X == nil || k.Y == nil ||
+		k.X.Sign() < 0 || k.Y.Sign() < 0 || k.X.BitLen() > 8*n || k.Y.BitLen() > 8*n {
+		return false
+	}
+	var coord [66]byte // P-521's
+	return bytes.Equal(k.X.FillBytes(coord[:n]), b[1:1+n]) && bytes.Equal(k.Y.FillBytes(coord[:n]), b[1+n:])
 }
 
 // isRSAKey reports whether der is RSAPublicKey (RFC 8017 §A.1.1) for k in

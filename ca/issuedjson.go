@@ -12,82 +12,90 @@ import (
 // directly, and anything else is left to json.Marshal.
 // TestMarshalIssuedMatchesJSON holds the two to the same bytes.
 func marshalIssued(rec *IssuedCertificate) ([]byte, error) {
-	b := make([]byte, 0, 400+len(rec.Arn)+len(rec.CertificateAuthorityArn)+len(rec.Subject)+len(rec.TemplateArn)+len(rec.CertificatePEM)*18/16)
-	ok := true
-	field := func(name string) {
-		if len(b) == 0 {
-			b = append(b, '{')
-		} else {
-			b = append(b, ',')
-		}
-		b = append(b, '"')
-		b = append(b, name...)
-		b = append(b, '"', ':')
-	}
-	str := func(name, v string) {
-		field(name)
-		b, ok = appendJSONString(b, v, ok)
-	}
-	tm := func(name string, t time.Time) {
-		field(name)
-		b, ok = appendJSONTime(b, t, ok)
-	}
-	str("certificateArn", rec.Arn)
-	str("certificateAuthorityArn", rec.CertificateAuthorityArn)
-	str("serial", rec.Serial)
-	str("subject", rec.Subject)
-	tm("notBefore", rec.NotBefore)
-	tm("notAfter", rec.NotAfter)
-	tm("issuedAt", rec.IssuedAt)
-	str("templateArn", rec.TemplateArn)
-	str("status", rec.Status)
+	e := jsonObject{b: make([]byte, 0, 320+len(rec.Arn)+len(rec.CertificateAuthorityArn)+len(rec.Subject)+len(rec.TemplateArn)+
+		len(rec.CertificatePEM)+len(rec.CertificatePEM)/64), ok: true}
+	e.str(`{"certificateArn":`, rec.Arn)
+	e.str(`,"certificateAuthorityArn":`, rec.CertificateAuthorityArn)
+	e.str(`,"serial":`, rec.Serial)
+	e.str(`,"subject":`, rec.Subject)
+	e.time(`,"notBefore":`, rec.NotBefore)
+	e.time(`,"notAfter":`, rec.NotAfter)
+	e.time(`,"issuedAt":`, rec.IssuedAt)
+	e.str(`,"templateArn":`, rec.TemplateArn)
+	e.str(`,"status":`, rec.Status)
 	if rec.RevokedAt != nil {
-		tm("revokedAt", *rec.RevokedAt)
+		e.time(`,"revokedAt":`, *rec.RevokedAt)
 	}
 	if rec.RevocationReason != "" {
-		str("revocationReason", rec.RevocationReason)
+		e.str(`,"revocationReason":`, rec.RevocationReason)
 	}
-	str("certificatePem", rec.CertificatePEM)
-	if !ok {
+	e.str(`,"certificatePem":`, rec.CertificatePEM)
+	if !e.ok {
 		return json.Marshal(rec)
 	}
-	return append(b, '}'), nil
+	return append(e.b, '}'), nil
 }
 
-// appendJSONString appends s as a JSON string as encoding/json writes it
-// (with its HTML escaping), if s is printable ASCII and newlines; ok
-// false (or ok already false) means it did not, and b is not to be used.
-func appendJSONString(b []byte, s string, ok bool) ([]byte, bool) {
-	if !ok {
-		return b, false
+// jsonObject writes a JSON object's members as encoding/json does, or
+// gives up (ok false) on what it leaves to encoding/json.
+type jsonObject struct {
+	b  []byte
+	ok bool
+}
+
+// str writes key (with its punctuation) and s as a JSON string as
+// encoding/json writes it, with its HTML escaping, if s is printable
+// ASCII and newlines.
+func (e *jsonObject) str(key, s string) {
+	if !e.ok {
+		return
 	}
-	b = append(b, '"')
+	e.b = append(e.b, key...)
+	e.b = append(e.b, '"')
+	start := 0
 	for i := 0; i < len(s); i++ {
-		switch c := s[i]; {
-		case c == '"' || c == '\\':
-			b = append(b, '\\', c)
-		case c == '\n':
-			b = append(b, '\\', 'n')
-		case c < ' ' || c > '~' || c == '<' || c == '>' || c == '&':
+		c := s[i]
+		if jsonPlain[c] {
+			continue
+		}
+		e.b = append(e.b, s[start:i]...)
+		start = i + 1
+		switch c {
+		case '"', '\\':
+			e.b = append(e.b, '\\', c)
+		case '\n':
+			e.b = append(e.b, '\\', 'n')
+		default:
 			// Other escapes, HTML-safe forms and UTF-8 handling are
 			// encoding/json's business.
-			return b, false
-		default:
-			b = append(b, c)
+			e.ok = false
+			return
 		}
 	}
-	return append(b, '"'), true
+	e.b = append(e.b, s[start:]...)
+	e.b = append(e.b, '"')
 }
 
-// appendJSONTime appends t as time.Time's MarshalJSON writes it (RFC 3339
+// jsonPlain holds the bytes encoding/json writes as they are: printable
+// ASCII but for the quote, the backslash and the HTML-sensitive <, > and &.
+var jsonPlain = func() (plain [256]bool) {
+	for c := ' '; c <= '~'; c++ {
+		plain[c] = c != '"' && c != '\\' && c != '<' && c != '>' && c != '&'
+	}
+	return plain
+}()
+
+// time writes key and t as time.Time's MarshalJSON writes it (RFC 3339
 // with nanoseconds, quoted), for the times it can write: years 0 to 9999
 // and zone offsets under a day.
-func appendJSONTime(b []byte, t time.Time, ok bool) ([]byte, bool) {
+func (e *jsonObject) time(key string, t time.Time) {
 	_, offset := t.Zone()
-	if y := t.Year(); !ok || y < 0 || y > 9999 || offset <= -24*60*60 || offset >= 24*60*60 {
-		return b, false
+	if y := t.Year(); !e.ok || y < 0 || y > 9999 || offset <= -24*60*60 || offset >= 24*60*60 {
+		e.ok = false
+		return
 	}
-	b = append(b, '"')
-	b = t.AppendFormat(b, time.RFC3339Nano)
-	return append(b, '"'), true
+	e.b = append(e.b, key...)
+	e.b = append(e.b, '"')
+	e.b = t.AppendFormat(e.b, time.RFC3339Nano)
+	e.b = append(e.b, '"')
 }
