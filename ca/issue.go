@@ -137,19 +137,16 @@ type signedCertificate struct {
 // issueForRecord is Issue for a certificate that is recorded rather than
 // handed out parsed: what the record needs is known from the template, so
 // the certificate is parsed back only where it may hold what crypto/x509
-// does not parse. The encoder writes what x509.CreateCertificate would
-// (certder.go), and a CSR's names and key arrive already parsed by
-// crypto/x509's rules, except for two things written as given: URIs,
-// whose hosts the parser checks as domain names while an ApiPassthrough
-// URI was never checked so, and the extensions of a CSRPassthrough
-// template, copied from the CSR unread.
+// does not parse (mayNotParse). The encoder writes what
+// x509.CreateCertificate would (certder.go), and a CSR's names and key
+// arrive already parsed by crypto/x509's rules; what is written as given
+// is what mayNotParse looks for.
 func issueForRecord(issuer *x509.Certificate, issuerKey crypto.Signer, req IssueRequest, rand io.Reader) (signedCertificate, error) {
 	der, tmpl, t, err := sign(issuer, issuerKey, req, rand)
 	if err != nil {
 		return signedCertificate{}, err
 	}
-	csrExtensions := t.CSRPassthrough && req.CSR != nil && len(req.CSR.Extensions) > 0
-	if len(tmpl.URIs) == 0 && !csrExtensions {
+	if !mayNotParse(tmpl, t, req) {
 		if subject, ok := certificateSubject(der); ok {
 			return signedCertificate{der: der, serial: tmpl.SerialNumber, subject: subject, notBefore: tmpl.NotBefore, notAfter: tmpl.NotAfter}, nil
 		}
@@ -159,6 +156,22 @@ func issueForRecord(issuer *x509.Certificate, issuerKey crypto.Signer, req Issue
 		return signedCertificate{}, err
 	}
 	return signedCertificate{der: der, serial: cert.SerialNumber, subject: cert.Subject.String(), notBefore: cert.NotBefore, notAfter: cert.NotAfter}, nil
+}
+
+// mayNotParse reports whether a certificate signed from tmpl may hold what
+// crypto/x509's parser refuses although certificateTemplate let it
+// through: URIs, extensions copied from the CSR, IP addresses of neither 4
+// nor 16 octets (ApiPassthrough values are net.IPs of any length).
+func mayNotParse(tmpl *x509.Certificate, t *Template, req IssueRequest) bool {
+	if len(tmpl.URIs) > 0 || t.CSRPassthrough && req.CSR != nil && len(req.CSR.Extensions) > 0 {
+		return true
+	}
+	for _, ip := range tmpl.IPAddresses {
+		if len(ip) != net.IPv4len && len(ip) != net.IPv6len {
+			return true
+		}
+	}
+	return false
 }
 
 // certificateSubject reads the subject of a certificate createCertificate
