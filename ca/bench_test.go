@@ -104,7 +104,7 @@ func benchAgainst(b *testing.B, unit string, bound, op func() error) {
 // reportBound reports the benchmark's cost per operation as a multiple of
 // the bound, in wall time (metric unit, e.g. "x-raw") and in CPU time
 // since cpu0, taken just before the benchmark loop ("cpu-" + unit), and
-// the bound's own CPU time.
+// the bound's own CPU time and the benchmark's.
 func reportBound(b *testing.B, bd bound, cpu0 time.Duration, unit string) {
 	b.StopTimer()
 	cpu := float64(cpuNow() - cpu0)
@@ -112,6 +112,7 @@ func reportBound(b *testing.B, bd bound, cpu0 time.Duration, unit string) {
 	b.ReportMetric(per/bd.wallNs, unit)
 	b.ReportMetric(cpu/float64(b.N)/bd.cpuNs, "cpu-"+unit)
 	b.ReportMetric(bd.cpuNs, "bound-cpu-ns/op")
+	b.ReportMetric(cpu/float64(b.N), "cpu-ns/op")
 }
 
 // BenchmarkSignCertificate measures Issue's encode-and-sign step,
