@@ -16,6 +16,10 @@ package ca
 // assumed but tested: certder_test.go compares the bytes with
 // CreateCertificate for every template, key type and signing algorithm,
 // and FuzzIssueMatchesStdlib does so for arbitrary CSRs.
+//
+// It writes with derWriter (der.go) rather than cryptobyte.Builder, and
+// names with marshalName rather than asn1.Marshal, for their allocations
+// and reflection: both cost as much as the rest of the encoding.
 
 import (
 	"bytes"
@@ -27,12 +31,15 @@ import (
 	"crypto/sha256"
 	"crypto/sha512"
 	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/asn1"
 	"errors"
 	"fmt"
 	"io"
 	"math/bits"
+	"slices"
 	"time"
+	"unicode/utf8"
 
 	"golang.org/x/crypto/cryptobyte"
 	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
@@ -206,10 +213,24 @@ func canonicalSPKI(pub crypto.PublicKey, raw []byte) ([]byte, bool) {
 		case elliptic.P521():
 			want = p521KeyAlgID
 		}
-		point, err := k.Bytes()
-		return keyBits, want != nil && bytes.Equal(alg, want) && err == nil && bytes.Equal(keyBits, point)
+		return keyBits, want != nil && bytes.Equal(alg, want) && isUncompressedPoint(keyBits, k)
 	}
 	return nil, false
+}
+
+// isUncompressedPoint reports whether b is the uncompressed SEC 1 encoding
+// of k's point, which is what k.Bytes() returns for a valid key. It does
+// not check that the point is on the curve, as k.Bytes() does at several
+// times the cost: certificateTemplate has verified the CSR's signature
+// with k by then, which fails for a point off the curve.
+func isUncompressedPoint(b []byte, k *ecdsa.PublicKey) bool {
+	n := (k.Curve.Params().BitSize + 7) / 8
+	if len(b) != 1+2*n || b[0] != 4 || k.X == nil || k.Y == nil ||
+		k.X.Sign() < 0 || k.Y.Sign() < 0 || k.X.BitLen() > 8*n || k.Y.BitLen() > 8*n {
+		return false
+	}
+	var coord [66]byte // P-521's
+	return bytes.Equal(k.X.FillBytes(coord[:n]), b[1:1+n]) && bytes.Equal(k.Y.FillBytes(coord[:n]), b[1+n:])
 }
 
 // isRSAKey reports whether der is RSAPublicKey (RFC 8017 §A.1.1) for k in
@@ -275,54 +296,68 @@ func createCertificate(rand io.Reader, tmpl, parent *x509.Certificate, spki []by
 	if !bytes.Equal(issuerName, subjectName) && len(parent.SubjectKeyId) > 0 {
 		aki = parent.SubjectKeyId
 	}
-	var eb cryptobyte.Builder
-	addExtensions(&eb, tmpl, isEmptyName(subjectName), aki)
-	exts, err := eb.Bytes()
-	if err != nil {
-		return nil, err
-	}
 
-	b := cryptobyte.NewBuilder(make([]byte, 0, 512+len(spki)+len(exts)))
-	b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
-		b.AddASN1(cbasn1.Tag(0).ContextSpecific().Constructed(), func(b *cryptobyte.Builder) {
-			b.AddASN1Int64(2) // v3
-		})
-		b.AddASN1BigInt(tmpl.SerialNumber)
-		b.AddBytes(alg.id)
-		b.AddBytes(issuerName)
-		b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
-			addTime(b, tmpl.NotBefore)
-			addTime(b, tmpl.NotAfter)
-		})
-		b.AddBytes(subjectName)
-		b.AddBytes(spki)
-		if len(exts) > 0 {
-			b.AddASN1(cbasn1.Tag(3).ContextSpecific().Constructed(), func(b *cryptobyte.Builder) {
-				b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) { b.AddBytes(exts) })
-			})
-		}
-	})
-	tbs, err := b.Bytes()
+	// One buffer for the whole certificate: the TBSCertificate is signed
+	// where it lies, and the signature appended after it.
+	w := derWriter{b: make([]byte, 0, 768+len(issuerName)+len(subjectName)+len(spki)+extraExtensionsLen(tmpl))}
+	cert := w.begin(cbasn1.SEQUENCE)
+	tbsStart := len(w.b)
+	tbs := w.begin(cbasn1.SEQUENCE)
+	version := w.begin(cbasn1.Tag(0).ContextSpecific().Constructed())
+	w.int64(2) // v3
+	w.end(version)
+	w.bigInt(tmpl.SerialNumber)
+	w.raw(alg.id)
+	w.raw(issuerName)
+	validity := w.begin(cbasn1.SEQUENCE)
+	addTime(&w, tmpl.NotBefore)
+	addTime(&w, tmpl.NotAfter)
+	w.end(validity)
+	w.raw(subjectName)
+	w.raw(spki)
+	extsStart := len(w.b)
+	exts := w.begin(cbasn1.Tag(3).ContextSpecific().Constructed())
+	list := w.begin(cbasn1.SEQUENCE)
+	addExtensions(&w, tmpl, isEmptyName(subjectName), aki)
+	if len(w.b) == list {
+		w.b = w.b[:extsStart] // no extensions: no [3] either
+	} else {
+		w.end(list)
+		w.end(exts)
+	}
+	w.end(tbs)
+	if w.err != nil {
+		return nil, w.err
+	}
+	sig, err := signTBS(rand, key, issuerPub, alg, w.b[tbsStart:])
 	if err != nil {
 		return nil, err
 	}
-	sig, err := signTBS(rand, key, issuerPub, alg, tbs)
-	if err != nil {
-		return nil, err
+	w.raw(alg.id)
+	w.bitString(sig)
+	w.end(cert)
+	return w.b, w.err
+}
+
+// extraExtensionsLen is about what c's ExtraExtensions take in DER.
+func extraExtensionsLen(c *x509.Certificate) int {
+	n := 0
+	for _, e := range c.ExtraExtensions {
+		n += 32 + len(e.Value)
 	}
-	return signedDER(tbs, alg.id, sig)
+	return n
 }
 
 // signedDER wraps signed content the X.509 way (RFC 5280 §4.1, and PKCS#10
 // alike): SEQUENCE { content, signatureAlgorithm, signature BIT STRING }.
 func signedDER(content, algID, sig []byte) ([]byte, error) {
-	b := cryptobyte.NewBuilder(make([]byte, 0, len(content)+len(algID)+len(sig)+16))
-	b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
-		b.AddBytes(content)
-		b.AddBytes(algID)
-		b.AddASN1BitString(sig)
-	})
-	return b.Bytes()
+	w := derWriter{b: make([]byte, 0, len(content)+len(algID)+len(sig)+16)}
+	m := w.begin(cbasn1.SEQUENCE)
+	w.raw(content)
+	w.raw(algID)
+	w.bitString(sig)
+	w.end(m)
+	return w.b, w.err
 }
 
 func unsupportedFields(c *x509.Certificate) bool {
@@ -333,12 +368,70 @@ func unsupportedFields(c *x509.Certificate) bool {
 }
 
 // encodedName is the DER Name crypto/x509 writes for c: the raw one of a
-// parsed certificate, else its Subject re-encoded.
+// parsed certificate, else its Subject re-encoded as asn1.Marshal does.
 func encodedName(c *x509.Certificate) ([]byte, error) {
 	if len(c.RawSubject) > 0 {
 		return c.RawSubject, nil
 	}
-	return asn1.Marshal(c.Subject.ToRDNSequence())
+	rdns := c.Subject.ToRDNSequence()
+	if der, ok := marshalName(rdns); ok {
+		return der, nil
+	}
+	return asn1.Marshal(rdns)
+}
+
+// marshalName writes rdns as asn1.Marshal does when every value is a
+// string that is valid UTF-8: a PrintableString where the string can be
+// one, else a UTF8String, and the members of a multi-valued RDN in DER's
+// SET OF order. ok false leaves the rest (other value types, invalid
+// OIDs) to asn1.Marshal, whose reflection costs several times this for a
+// subject.
+func marshalName(rdns pkix.RDNSequence) (der []byte, ok bool) {
+	w := derWriter{b: make([]byte, 0, 64)}
+	seq := w.begin(cbasn1.SEQUENCE)
+	for _, rdn := range rdns {
+		set := w.begin(cbasn1.SET)
+		if len(rdn) == 1 {
+			addAttribute(&w, rdn[0])
+			w.end(set)
+			continue
+		}
+		members := make([][]byte, len(rdn))
+		for i, atv := range rdn {
+			m := derWriter{}
+			addAttribute(&m, atv)
+			members[i] = m.b
+			w.fail(m.err)
+		}
+		slices.SortFunc(members, bytes.Compare)
+		for _, m := range members {
+			w.raw(m)
+		}
+		w.end(set)
+	}
+	w.end(seq)
+	return w.b, w.err == nil
+}
+
+// addAttribute writes an AttributeTypeAndValue with a string value, or
+// fails.
+func addAttribute(w *derWriter, atv pkix.AttributeTypeAndValue) {
+	v, ok := atv.Value.(string)
+	if !ok || !utf8.ValidString(v) {
+		w.fail(errors.New("not a UTF-8 string value"))
+		return
+	}
+	tag := cbasn1.PrintableString
+	for i := 0; i < len(v); i++ {
+		if !isPrintableChar(v[i]) {
+			tag = cbasn1.UTF8String
+			break
+		}
+	}
+	m := w.begin(cbasn1.SEQUENCE)
+	w.oid(atv.Type)
+	w.stringElement(tag, v)
+	w.end(m)
 }
 
 // isEmptyName reports whether name is the empty SEQUENCE, a certificate
@@ -350,123 +443,137 @@ func isEmptyName(name []byte) bool {
 // addTime writes a validity time as RFC 5280 §4.1.2.5 wants: UTCTime
 // through 2049, GeneralizedTime from 2050 (and before 1950), in UTC and
 // whole seconds.
-func addTime(b *cryptobyte.Builder, t time.Time) {
+func addTime(w *derWriter, t time.Time) {
 	t = t.UTC()
-	if y := t.Year(); y >= 1950 && y < 2050 {
-		b.AddASN1UTCTime(t)
-	} else {
-		b.AddASN1GeneralizedTime(t)
-	}
+	y := t.Year()
+	w.time(t, y < 1950 || y >= 2050)
 }
 
 // addExtensions writes the extensions in crypto/x509's order: those the
 // template's fields ask for, each left out if ExtraExtensions has its own
 // value, then ExtraExtensions as given.
-func addExtensions(b *cryptobyte.Builder, c *x509.Certificate, subjectEmpty bool, aki []byte) {
-	own := func(id asn1.ObjectIdentifier, critical bool, value cryptobyte.BuilderContinuation) {
+func addExtensions(w *derWriter, c *x509.Certificate, subjectEmpty bool, aki []byte) {
+	own := func(id asn1.ObjectIdentifier) bool {
 		for _, e := range c.ExtraExtensions {
 			if e.Id.Equal(id) {
-				return
+				return false
 			}
 		}
-		addExtension(b, id, critical, value)
+		return true
 	}
-	if c.KeyUsage != 0 {
-		own(oidKeyUsage, true, keyUsageValue(c.KeyUsage))
+	if c.KeyUsage != 0 && own(oidKeyUsage) {
+		e := beginExtension(w, oidKeyUsage, true)
+		addKeyUsage(w, c.KeyUsage)
+		e.end(w)
 	}
-	if len(c.ExtKeyUsage) > 0 {
-		own(oidExtKeyUsage, false, extKeyUsageValue(c.ExtKeyUsage))
+	if len(c.ExtKeyUsage) > 0 && own(oidExtKeyUsage) {
+		e := beginExtension(w, oidExtKeyUsage, false)
+		addExtKeyUsage(w, c.ExtKeyUsage)
+		e.end(w)
 	}
-	if c.BasicConstraintsValid {
-		own(oidBasicConstr, true, basicConstraintsValue(c))
+	if c.BasicConstraintsValid && own(oidBasicConstr) {
+		e := beginExtension(w, oidBasicConstr, true)
+		addBasicConstraints(w, c)
+		e.end(w)
 	}
-	if len(c.SubjectKeyId) > 0 {
-		own(oidSKI, false, func(b *cryptobyte.Builder) { b.AddASN1OctetString(c.SubjectKeyId) })
+	if len(c.SubjectKeyId) > 0 && own(oidSKI) {
+		e := beginExtension(w, oidSKI, false)
+		w.element(cbasn1.OCTET_STRING, c.SubjectKeyId)
+		e.end(w)
 	}
-	if len(aki) > 0 {
-		own(oidAKI, false, func(b *cryptobyte.Builder) {
-			b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
-				b.AddASN1(cbasn1.Tag(0).ContextSpecific(), func(b *cryptobyte.Builder) { b.AddBytes(aki) })
-			})
-		})
+	if len(aki) > 0 && own(oidAKI) {
+		e := beginExtension(w, oidAKI, false)
+		m := w.begin(cbasn1.SEQUENCE)
+		w.element(cbasn1.Tag(0).ContextSpecific(), aki)
+		w.end(m)
+		e.end(w)
 	}
-	if len(c.DNSNames)+len(c.EmailAddresses)+len(c.IPAddresses)+len(c.URIs) > 0 {
+	if len(c.DNSNames)+len(c.EmailAddresses)+len(c.IPAddresses)+len(c.URIs) > 0 && own(oidSAN) {
 		// RFC 5280 §4.2.1.6: with an empty subject, the SANs are the
 		// certificate's only names and the extension is critical.
-		own(oidSAN, subjectEmpty, sanValue(c))
+		e := beginExtension(w, oidSAN, subjectEmpty)
+		addSANs(w, c)
+		e.end(w)
 	}
-	if len(c.CRLDistributionPoints) > 0 {
-		own(oidCDP, false, crlDistributionPointsValue(c.CRLDistributionPoints))
+	if len(c.CRLDistributionPoints) > 0 && own(oidCDP) {
+		e := beginExtension(w, oidCDP, false)
+		addCRLDistributionPoints(w, c.CRLDistributionPoints)
+		e.end(w)
 	}
-	for _, e := range c.ExtraExtensions {
-		addExtension(b, e.Id, e.Critical, func(b *cryptobyte.Builder) { b.AddBytes(e.Value) })
+	for _, x := range c.ExtraExtensions {
+		e := beginExtension(w, x.Id, x.Critical)
+		w.raw(x.Value)
+		e.end(w)
 	}
 }
 
-// addExtension writes Extension ::= SEQUENCE { extnID, critical DEFAULT
-// FALSE, extnValue OCTET STRING }; DER leaves out a false critical.
-func addExtension(b *cryptobyte.Builder, id asn1.ObjectIdentifier, critical bool, value cryptobyte.BuilderContinuation) {
-	b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
-		b.AddASN1ObjectIdentifier(id)
-		if critical {
-			b.AddASN1Boolean(true)
-		}
-		b.AddASN1(cbasn1.OCTET_STRING, value)
-	})
+// extension is an Extension being written: its SEQUENCE and its extnValue
+// OCTET STRING.
+type extension struct{ seq, value int }
+
+// beginExtension starts Extension ::= SEQUENCE { extnID, critical DEFAULT
+// FALSE, extnValue OCTET STRING }, up to extnValue's contents; DER leaves
+// out a false critical.
+func beginExtension(w *derWriter, id asn1.ObjectIdentifier, critical bool) extension {
+	seq := w.begin(cbasn1.SEQUENCE)
+	w.oid(id)
+	if critical {
+		w.boolean()
+	}
+	return extension{seq: seq, value: w.begin(cbasn1.OCTET_STRING)}
 }
 
-// keyUsageValue writes the KeyUsage BIT STRING. x509.KeyUsage counts bits
+func (e extension) end(w *derWriter) {
+	w.end(e.value)
+	w.end(e.seq)
+}
+
+// addKeyUsage writes the KeyUsage BIT STRING. x509.KeyUsage counts bits
 // from the least significant one, ASN.1 from the most significant bit of
 // the first octet; DER drops trailing zero octets and counts the unused
 // bits of the last.
-func keyUsageValue(ku x509.KeyUsage) cryptobyte.BuilderContinuation {
+func addKeyUsage(w *derWriter, ku x509.KeyUsage) {
 	octets := [2]byte{bits.Reverse8(uint8(ku)), bits.Reverse8(uint8(ku >> 8))}
 	n := 1
 	if octets[1] != 0 {
 		n = 2
 	}
 	unused := uint8(bits.TrailingZeros8(octets[n-1]) % 8)
-	return func(b *cryptobyte.Builder) {
-		b.AddASN1(cbasn1.BIT_STRING, func(b *cryptobyte.Builder) {
-			b.AddUint8(unused)
-			b.AddBytes(octets[:n])
-		})
-	}
+	m := w.begin(cbasn1.BIT_STRING)
+	w.b = append(w.b, unused)
+	w.raw(octets[:n])
+	w.end(m)
 }
 
-func extKeyUsageValue(usages []x509.ExtKeyUsage) cryptobyte.BuilderContinuation {
-	return func(b *cryptobyte.Builder) {
-		b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
-			for _, u := range usages {
-				oid, ok := extKeyUsageOIDs[u]
-				if !ok {
-					b.SetError(fmt.Errorf("unsupported extended key usage %d", u))
-					return
-				}
-				b.AddASN1ObjectIdentifier(oid)
-			}
-		})
+func addExtKeyUsage(w *derWriter, usages []x509.ExtKeyUsage) {
+	m := w.begin(cbasn1.SEQUENCE)
+	for _, u := range usages {
+		oid, ok := extKeyUsageOIDs[u]
+		if !ok {
+			w.fail(fmt.Errorf("unsupported extended key usage %d", u))
+			return
+		}
+		w.oid(oid)
 	}
+	w.end(m)
 }
 
-// basicConstraintsValue follows x509.Certificate's conventions: MaxPathLen
+// addBasicConstraints follows x509.Certificate's conventions: MaxPathLen
 // -1, or 0 without MaxPathLenZero, means no constraint; cA and
 // pathLenConstraint are left out at their defaults.
-func basicConstraintsValue(c *x509.Certificate) cryptobyte.BuilderContinuation {
+func addBasicConstraints(w *derWriter, c *x509.Certificate) {
 	pathLen := c.MaxPathLen
 	if pathLen == 0 && !c.MaxPathLenZero {
 		pathLen = -1
 	}
-	return func(b *cryptobyte.Builder) {
-		b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
-			if c.IsCA {
-				b.AddASN1Boolean(true)
-			}
-			if pathLen >= 0 {
-				b.AddASN1Int64(int64(pathLen))
-			}
-		})
+	m := w.begin(cbasn1.SEQUENCE)
+	if c.IsCA {
+		w.boolean()
 	}
+	if pathLen >= 0 {
+		w.int64(int64(pathLen))
+	}
+	w.end(m)
 }
 
 // GeneralName tags (RFC 5280 §4.2.1.6), all IMPLICIT and primitive here.
@@ -477,61 +584,57 @@ const (
 	generalNameIP    = 7
 )
 
-// sanValue writes the names in crypto/x509's order: DNS names, email
+// addSANs writes the names in crypto/x509's order: DNS names, email
 // addresses, IP addresses (IPv4 in 4 octets), URIs. The string forms are
 // IA5String, which holds ASCII only.
-func sanValue(c *x509.Certificate) cryptobyte.BuilderContinuation {
-	return func(b *cryptobyte.Builder) {
-		b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
-			for _, name := range c.DNSNames {
-				addIA5GeneralName(b, generalNameDNS, name)
-			}
-			for _, email := range c.EmailAddresses {
-				addIA5GeneralName(b, generalNameEmail, email)
-			}
-			for _, ip := range c.IPAddresses {
-				if v4 := ip.To4(); v4 != nil {
-					ip = v4
-				}
-				b.AddASN1(cbasn1.Tag(generalNameIP).ContextSpecific(), func(b *cryptobyte.Builder) { b.AddBytes(ip) })
-			}
-			for _, u := range c.URIs {
-				if u == nil {
-					b.SetError(errors.New("nil URI in subject alternative names"))
-					return
-				}
-				addIA5GeneralName(b, generalNameURI, u.String())
-			}
-		})
+func addSANs(w *derWriter, c *x509.Certificate) {
+	m := w.begin(cbasn1.SEQUENCE)
+	for _, name := range c.DNSNames {
+		addIA5GeneralName(w, generalNameDNS, name)
 	}
+	for _, email := range c.EmailAddresses {
+		addIA5GeneralName(w, generalNameEmail, email)
+	}
+	for _, ip := range c.IPAddresses {
+		if v4 := ip.To4(); v4 != nil {
+			ip = v4
+		}
+		w.element(cbasn1.Tag(generalNameIP).ContextSpecific(), ip)
+	}
+	for _, u := range c.URIs {
+		if u == nil {
+			w.fail(errors.New("nil URI in subject alternative names"))
+			return
+		}
+		addIA5GeneralName(w, generalNameURI, u.String())
+	}
+	w.end(m)
 }
 
-func addIA5GeneralName(b *cryptobyte.Builder, tag uint8, s string) {
+func addIA5GeneralName(w *derWriter, tag uint8, s string) {
 	for i := 0; i < len(s); i++ {
 		if s[i] >= 0x80 {
-			b.SetError(fmt.Errorf("%q cannot be encoded as an IA5String", s))
+			w.fail(fmt.Errorf("%q cannot be encoded as an IA5String", s))
 			return
 		}
 	}
-	b.AddASN1(cbasn1.Tag(tag).ContextSpecific(), func(b *cryptobyte.Builder) { b.AddBytes([]byte(s)) })
+	w.stringElement(cbasn1.Tag(tag).ContextSpecific(), s)
 }
 
-// crlDistributionPointsValue writes one DistributionPoint per URL, each
+// addCRLDistributionPoints writes one DistributionPoint per URL, each
 // with just a fullName of one URI.
-func crlDistributionPointsValue(urls []string) cryptobyte.BuilderContinuation {
-	return func(b *cryptobyte.Builder) {
-		b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
-			for _, u := range urls {
-				b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
-					b.AddASN1(cbasn1.Tag(0).ContextSpecific().Constructed(), func(b *cryptobyte.Builder) { // distributionPoint
-						b.AddASN1(cbasn1.Tag(0).ContextSpecific().Constructed(), func(b *cryptobyte.Builder) { // fullName
-							b.AddASN1(cbasn1.Tag(generalNameURI).ContextSpecific(), func(b *cryptobyte.Builder) { b.AddBytes([]byte(u)) })
-						})
-					})
-				})
-			}
-		})
+func addCRLDistributionPoints(w *derWriter, urls []string) {
+	m := w.begin(cbasn1.SEQUENCE)
+	for _, u := range urls {
+		point := w.begin(cbasn1.SEQUENCE)
+		name := w.begin(cbasn1.Tag(0).ContextSpecific().Constructed())     // distributionPoint
+		fullName := w.begin(cbasn1.Tag(0).ContextSpecific().Constructed()) // fullName
+		w.stringElement(cbasn1.Tag(generalNameURI).ContextSpecific(), u)
+		w.end(fullName)
+		w.end(name)
+		w.end(point)
 	}
+	w.end(m)
 }
 
 // signTBS signs the TBSCertificate with key and returns the signature.

@@ -187,6 +187,7 @@ func FuzzIssueMatchesStdlib(f *testing.F) {
 		if cert != nil {
 			req.SerialNumber = cert.SerialNumber
 		}
+		checkIssueForRecord(t, issuer, issuerKey, req, cert)
 		tmpl, key, terr := certificateTemplate(tpl, issuer, issuerKey, req, rand.Reader)
 		if terr != nil {
 			if err == nil {
@@ -225,4 +226,33 @@ func FuzzIssueMatchesStdlib(f *testing.F) {
 			t.Fatalf("signature: %v", err)
 		}
 	})
+}
+
+// checkIssueForRecord issues req (with want's serial) through
+// issueForRecord, which parses the certificate back only where it must,
+// and checks it against Issue's parsed certificate want (nil: Issue
+// refused req): it must refuse alike, sign only what crypto/x509 parses,
+// and describe it as the parsed certificate does, down to the JSON of its
+// times.
+func checkIssueForRecord(t *testing.T, issuer *x509.Certificate, issuerKey crypto.Signer, req IssueRequest, want *x509.Certificate) {
+	t.Helper()
+	got, err := issueForRecord(issuer, issuerKey, req, rand.Reader)
+	if (err == nil) != (want != nil) {
+		t.Fatalf("issueForRecord: %v; Issue succeeded: %v", err, want != nil)
+	}
+	if err != nil {
+		return
+	}
+	parsed, err := x509.ParseCertificate(got.der)
+	if err != nil {
+		t.Fatalf("issueForRecord signed what does not parse: %v", err)
+	}
+	jsonTime := func(tm time.Time) string { b, _ := tm.MarshalJSON(); return string(b) }
+	if got.serial.Cmp(parsed.SerialNumber) != 0 || got.serial.Cmp(want.SerialNumber) != 0 ||
+		got.subject != parsed.Subject.String() || got.subject != want.Subject.String() ||
+		jsonTime(got.notBefore) != jsonTime(parsed.NotBefore) || jsonTime(got.notAfter) != jsonTime(parsed.NotAfter) ||
+		!bytes.Equal(parsed.RawTBSCertificate, want.RawTBSCertificate) {
+		t.Fatalf("issueForRecord says serial %v, subject %q, %v to %v; the certificate has %v, %q, %v to %v",
+			got.serial, got.subject, got.notBefore, got.notAfter, parsed.SerialNumber, parsed.Subject.String(), parsed.NotBefore, parsed.NotAfter)
+	}
 }

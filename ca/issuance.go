@@ -43,31 +43,45 @@ const maxYear = 9999
 // Time resolves v at now: relative types count from now, ABSOLUTE is Unix
 // seconds, END_DATE is YYMMDDHHMMSS (UTCTime) or YYYYMMDDHHMMSS.
 func (v Validity) Time(now time.Time, field string) (time.Time, error) {
-	if err := firstViolation(enumViolation(field+".type", v.Type, ValidityEndDate, ValidityAbsolute, ValidityDays, ValidityMonths, ValidityYears, ValidityHours)); err != nil {
-		return time.Time{}, err
+	switch v.Type {
+	case ValidityEndDate, ValidityAbsolute, ValidityDays, ValidityMonths, ValidityYears, ValidityHours:
+	default:
+		return time.Time{}, firstViolation(enumViolation(field+".type", v.Type, ValidityEndDate, ValidityAbsolute, ValidityDays, ValidityMonths, ValidityYears, ValidityHours))
 	}
 	if v.Value < 1 {
 		return time.Time{}, awserr.Violations(awserr.Violation{Value: strconv.FormatInt(v.Value, 10), Field: field + ".value",
 			Constraint: "Member must have value greater than or equal to 1"})
 	}
-	tooFar := invalidArgs("ca.validity.too_far", "The %s value %d is too far in the future.", field, v.Value)
+	tooFar := func() error {
+		return invalidArgs("ca.validity.too_far", "The %s value %d is too far in the future.", field, v.Value)
+	}
 	var t time.Time
-	switch v.Type {
-	case ValidityHours, ValidityDays, ValidityMonths, ValidityYears:
-		limit := map[string]int64{ValidityHours: 10000 * 8784, ValidityDays: 10000 * 366, ValidityMonths: 10000 * 12, ValidityYears: 10000}[v.Type]
-		if v.Value > limit {
-			return time.Time{}, tooFar
+	// The limits keep the arithmetic below far from overflow; maxYear
+	// decides.
+	switch n := int(v.Value); v.Type {
+	case ValidityHours:
+		if v.Value > 10000*8784 {
+			return time.Time{}, tooFar()
 		}
-		n := int(v.Value)
-		t = map[string]func() time.Time{
-			ValidityHours:  func() time.Time { return now.Add(time.Duration(n) * time.Hour) },
-			ValidityDays:   func() time.Time { return now.AddDate(0, 0, n) },
-			ValidityMonths: func() time.Time { return now.AddDate(0, n, 0) },
-			ValidityYears:  func() time.Time { return now.AddDate(n, 0, 0) },
-		}[v.Type]()
+		t = now.Add(time.Duration(n) * time.Hour)
+	case ValidityDays:
+		if v.Value > 10000*366 {
+			return time.Time{}, tooFar()
+		}
+		t = now.AddDate(0, 0, n)
+	case ValidityMonths:
+		if v.Value > 10000*12 {
+			return time.Time{}, tooFar()
+		}
+		t = now.AddDate(0, n, 0)
+	case ValidityYears:
+		if v.Value > 10000 {
+			return time.Time{}, tooFar()
+		}
+		t = now.AddDate(n, 0, 0)
 	case ValidityAbsolute:
 		if v.Value > 253402300799 { // 9999-12-31T23:59:59Z
-			return time.Time{}, tooFar
+			return time.Time{}, tooFar()
 		}
 		t = time.Unix(v.Value, 0).UTC()
 	case ValidityEndDate:
@@ -78,7 +92,7 @@ func (v Validity) Time(now time.Time, field string) (time.Time, error) {
 		}
 	}
 	if t.Year() > maxYear {
-		return time.Time{}, tooFar
+		return time.Time{}, tooFar()
 	}
 	return t, nil
 }
@@ -256,20 +270,20 @@ func (s *Service) issueFrom(ctx context.Context, req IssueCertificateRequest, t 
 			return "", nil, err
 		}
 	}
-	cert, err := Issue(issuer, signer, IssueRequest{
+	cert, err := issueForRecord(issuer, signer, IssueRequest{
 		Template: t.Name, CSR: csr, NotBefore: notBefore, NotAfter: notAfter, SigningAlgorithm: sigAlg,
 		CRLDistributionPoint: s.CRLDistributionPoint(a), Passthrough: req.ApiPassthrough,
 	}, s.cfg.Rand)
 	if err != nil {
 		return "", nil, err
 	}
-	serial := serialHex(cert.SerialNumber)
+	serial := serialHex(cert.serial)
 	rec := IssuedCertificate{
 		Arn: a.Arn + "/certificate/" + serial, CertificateAuthorityArn: a.Arn, Serial: serial,
-		Subject: cert.Subject.String(), NotBefore: cert.NotBefore, NotAfter: cert.NotAfter, IssuedAt: now,
-		TemplateArn: t.ARN(s.cfg.Scope.Partition), Status: CertificateIssued, CertificatePEM: encodePEM(cert),
+		Subject: cert.subject, NotBefore: cert.notBefore, NotAfter: cert.notAfter, IssuedAt: now,
+		TemplateArn: t.ARN(s.cfg.Scope.Partition), Status: CertificateIssued, CertificatePEM: certificatePEM(cert.der),
 	}
-	data, err := json.Marshal(rec)
+	data, err := marshalIssued(&rec)
 	if err != nil {
 		return "", nil, storeError(fmt.Errorf("store: encode %s/%s: %w", store.KindCertificate, certID(a.ID, serial), err))
 	}

@@ -14,6 +14,9 @@ import (
 	"net/url"
 	"time"
 
+	"golang.org/x/crypto/cryptobyte"
+	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
+
 	"github.com/iamra/iamra/awserr"
 )
 
@@ -81,13 +84,23 @@ var templateOwned = []asn1.ObjectIdentifier{oidSAN, oidBasicConstr, oidSKI, oidA
 // InvalidArgsException for keys, templates, validity or signing
 // algorithms the issuer cannot honour.
 func Issue(issuer *x509.Certificate, issuerKey crypto.Signer, req IssueRequest, rand io.Reader) (*x509.Certificate, error) {
-	t, err := LookupTemplate(req.Template)
+	der, _, _, err := sign(issuer, issuerKey, req, rand)
 	if err != nil {
 		return nil, err
 	}
+	return parseIssued(der)
+}
+
+// sign is Issue up to the signed certificate, in DER, the x509 template it
+// was signed from and the PCA template that made it.
+func sign(issuer *x509.Certificate, issuerKey crypto.Signer, req IssueRequest, rand io.Reader) ([]byte, *x509.Certificate, *Template, error) {
+	t, err := LookupTemplate(req.Template)
+	if err != nil {
+		return nil, nil, nil, err
+	}
 	tmpl, key, err := certificateTemplate(t, issuer, issuerKey, req, rand)
 	if err != nil {
-		return nil, err
+		return nil, nil, nil, err
 	}
 	parent := issuer
 	if parent == nil {
@@ -97,15 +110,92 @@ func Issue(issuer *x509.Certificate, issuerKey crypto.Signer, req IssueRequest, 
 	if err != nil {
 		// Everything the client controls was checked above, so what is left
 		// (a failing HSM, a key that does not match) is ours.
-		return nil, pcaError(CodeRequestFailed, "The certificate could not be signed.", "ca.issue.sign", "signing the certificate: %v", err)
+		return nil, nil, nil, pcaError(CodeRequestFailed, "The certificate could not be signed.", "ca.issue.sign", "signing the certificate: %v", err)
 	}
-	// Parsing also checks the encoding: crypto/x509 rejects what it would
-	// not have written (and names it could not have parsed from a CSR).
+	return der, tmpl, t, nil
+}
+
+// parseIssued parses a certificate sign made. Parsing also checks the
+// encoding: crypto/x509 rejects what it would not have written (and names
+// it could not have parsed from a CSR).
+func parseIssued(der []byte) (*x509.Certificate, error) {
 	cert, err := x509.ParseCertificate(der)
 	if err != nil {
 		return nil, pcaError(CodeRequestFailed, "The certificate could not be signed.", "ca.issue.parse", "parsing the signed certificate: %v", err)
 	}
 	return cert, nil
+}
+
+// signedCertificate is a certificate and what its record says of it.
+type signedCertificate struct {
+	der                 []byte
+	serial              *big.Int
+	subject             string // as pkix.Name.String of the parsed certificate
+	notBefore, notAfter time.Time
+}
+
+// issueForRecord is Issue for a certificate that is recorded rather than
+// handed out parsed: what the record needs is known from the template, so
+// the certificate is parsed back only where it may hold what crypto/x509
+// does not parse (mayNotParse). The encoder writes what
+// x509.CreateCertificate would (certder.go), and a CSR's names and key
+// arrive already parsed by crypto/x509's rules; what is written as given
+// is what mayNotParse looks for.
+func issueForRecord(issuer *x509.Certificate, issuerKey crypto.Signer, req IssueRequest, rand io.Reader) (signedCertificate, error) {
+	der, tmpl, t, err := sign(issuer, issuerKey, req, rand)
+	if err != nil {
+		return signedCertificate{}, err
+	}
+	if !mayNotParse(tmpl, t, req) {
+		if subject, ok := certificateSubject(der); ok {
+			return signedCertificate{der: der, serial: tmpl.SerialNumber, subject: subject, notBefore: tmpl.NotBefore, notAfter: tmpl.NotAfter}, nil
+		}
+	}
+	cert, err := parseIssued(der)
+	if err != nil {
+		return signedCertificate{}, err
+	}
+	return signedCertificate{der: der, serial: cert.SerialNumber, subject: cert.Subject.String(), notBefore: cert.NotBefore, notAfter: cert.NotAfter}, nil
+}
+
+// mayNotParse reports whether a certificate signed from tmpl may hold what
+// crypto/x509's parser refuses although certificateTemplate let it
+// through: URIs, extensions copied from the CSR, IP addresses of neither 4
+// nor 16 octets (ApiPassthrough values are net.IPs of any length).
+func mayNotParse(tmpl *x509.Certificate, t *Template, req IssueRequest) bool {
+	if len(tmpl.URIs) > 0 || t.CSRPassthrough && req.CSR != nil && len(req.CSR.Extensions) > 0 {
+		return true
+	}
+	for _, ip := range tmpl.IPAddresses {
+		if len(ip) != net.IPv4len && len(ip) != net.IPv6len {
+			return true
+		}
+	}
+	return false
+}
+
+// certificateSubject reads the subject of a certificate createCertificate
+// wrote and returns it as crypto/x509 would show the parsed certificate's
+// (pkix.Name.String), if parseCSRName reads it; ok false leaves that to
+// parsing the whole certificate.
+func certificateSubject(der []byte) (string, bool) {
+	s := cryptobyte.String(der)
+	var cert, tbs cryptobyte.String
+	var subject cryptobyte.String
+	if !s.ReadASN1(&cert, cbasn1.SEQUENCE) || !cert.ReadASN1(&tbs, cbasn1.SEQUENCE) ||
+		!tbs.SkipASN1(cbasn1.Tag(0).ContextSpecific().Constructed()) || // version
+		!tbs.SkipASN1(cbasn1.INTEGER) || // serialNumber
+		!tbs.SkipASN1(cbasn1.SEQUENCE) || // signature
+		!tbs.SkipASN1(cbasn1.SEQUENCE) || // issuer
+		!tbs.SkipASN1(cbasn1.SEQUENCE) || // validity
+		!tbs.ReadASN1Element(&subject, cbasn1.SEQUENCE) {
+		return "", false
+	}
+	name, ok := parseCSRName(subject)
+	if !ok {
+		return "", false
+	}
+	return name.String(), true
 }
 
 // NewSelfSignedRoot creates a root CA certificate for key: X.509 v3,
@@ -303,12 +393,18 @@ func CreateCSR(key crypto.Signer, subject pkix.Name, signingAlgorithm string, ra
 // ParseCSR reads a CSR in PEM (PCA's format) or DER, without checking its
 // signature (Issue does). Failures are MalformedCSRException.
 func ParseCSR(data []byte) (*x509.CertificateRequest, error) {
-	der := data
-	if b, _ := pem.Decode(data); b != nil {
-		if b.Type != "CERTIFICATE REQUEST" && b.Type != "NEW CERTIFICATE REQUEST" {
-			return nil, malformedCSR("ca.csr.pem_type", "PEM block type %q is not CERTIFICATE REQUEST", b.Type)
+	der, ok := decodeCSRPEM(data)
+	if !ok {
+		der = data
+		if b, _ := pem.Decode(data); b != nil {
+			if b.Type != "CERTIFICATE REQUEST" && b.Type != "NEW CERTIFICATE REQUEST" {
+				return nil, malformedCSR("ca.csr.pem_type", "PEM block type %q is not CERTIFICATE REQUEST", b.Type)
+			}
+			der = b.Bytes
 		}
-		der = b.Bytes
+	}
+	if csr, ok := parseCSR(der); ok {
+		return csr, nil
 	}
 	csr, err := x509.ParseCertificateRequest(der)
 	if err != nil {

@@ -193,8 +193,17 @@ func TestIssueErrors(t *testing.T) {
 		{"passthrough URI crypto/x509 cannot read back", root, rootKey, IssueRequest{Template: TemplateBlankEndEntityAPI, CSR: okCSR, NotBefore: t0, NotAfter: t0.Add(time.Hour),
 			Passthrough: &Passthrough{URIs: []*url.URL{{Scheme: "http", Host: "a..b", Path: "/"}}}},
 			`RequestFailedException: The certificate could not be signed. [ca.issue.parse] (parsing the signed certificate: x509: cannot parse URI "http://a..b/": invalid domain)`},
+		{"passthrough IP crypto/x509 cannot read back", root, rootKey, IssueRequest{Template: TemplateBlankEndEntityAPI, CSR: okCSR, NotBefore: t0, NotAfter: t0.Add(time.Hour),
+			Passthrough: &Passthrough{IPAddresses: []net.IP{{10, 0, 0, 0, 1}}}},
+			`RequestFailedException: The certificate could not be signed. [ca.issue.parse] (parsing the signed certificate: x509: cannot parse IP address of length 5)`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			// issueForRecord, which parses the certificate back only where it
+			// must, refuses alike.
+			_, err := issueForRecord(tc.issuer, tc.issuerKey, tc.req, rand.Reader)
+			if err == nil || err.Error() != tc.want {
+				t.Fatalf("issueForRecord: got  %v\nwant %s", err, tc.want)
+			}
 			c, err := Issue(tc.issuer, tc.issuerKey, tc.req, rand.Reader)
 			if err == nil {
 				t.Fatalf("issued %v", c.Subject)

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -745,11 +746,13 @@ func invalidState(a Authority, op string) *awserr.Error {
 
 func hashHex(parts ...[]byte) string {
 	h := sha256.New()
+	var prefix [24]byte
 	for _, p := range parts {
-		fmt.Fprintf(h, "%d:", len(p))
+		h.Write(append(strconv.AppendInt(prefix[:0], int64(len(p)), 10), ':'))
 		h.Write(p)
 	}
-	return hex.EncodeToString(h.Sum(nil))
+	var sum [sha256.Size]byte
+	return hex.EncodeToString(h.Sum(sum[:0]))
 }
 
 func newUUID(rand io.Reader) (string, error) {

@@ -1,13 +1,17 @@
 package ca
 
 import (
+	"bytes"
 	"context"
 	"crypto"
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/hex"
 	"encoding/pem"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -420,5 +424,21 @@ func TestConcurrentIssueAndRevoke(t *testing.T) {
 	crl, _ := x509.ParseRevocationList(der)
 	if crl.Number.Int64() != 21 || len(crl.RevokedCertificateEntries) != 20 {
 		t.Fatalf("final CRL #%d with %d entries", crl.Number.Int64(), len(crl.RevokedCertificateEntries))
+	}
+}
+
+// TestHashHex pins hashHex to its definition, SHA-256 over each part as
+// "<decimal length>:<bytes>", in hex: stored idempotency token IDs and key
+// fingerprints depend on it.
+func TestHashHex(t *testing.T) {
+	for _, parts := range [][][]byte{nil, {nil}, {[]byte("token"), []byte("csr")}, {bytes.Repeat([]byte{7}, 1234), {}, []byte(":")}} {
+		h := sha256.New()
+		for _, p := range parts {
+			fmt.Fprintf(h, "%d:", len(p))
+			h.Write(p)
+		}
+		if got, want := hashHex(parts...), hex.EncodeToString(h.Sum(nil)); got != want {
+			t.Errorf("hashHex(%q) = %s, want %s", parts, got, want)
+		}
 	}
 }

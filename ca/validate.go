@@ -2,6 +2,7 @@ package ca
 
 import (
 	"crypto/x509"
+	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
@@ -139,8 +140,30 @@ func parseCertificatesPEM(data []byte) ([]*x509.Certificate, error) {
 func encodePEM(certs ...*x509.Certificate) string {
 	var b strings.Builder
 	for _, c := range certs {
-		b.Write(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Raw}))
+		b.WriteString(certificatePEM(c.Raw))
 	}
+	return b.String()
+}
+
+// certificatePEM is der as one PEM CERTIFICATE block, byte for byte what
+// pem.EncodeToMemory writes, built in one allocation: 64 characters of
+// base64 (48 bytes of DER) a line.
+func certificatePEM(der []byte) string {
+	const begin, end = "-----BEGIN CERTIFICATE-----\n", "-----END CERTIFICATE-----\n"
+	lines := (len(der) + 47) / 48
+	var b strings.Builder
+	b.Grow(len(begin) + base64.StdEncoding.EncodedLen(len(der)) + lines + len(end))
+	b.WriteString(begin)
+	var line [65]byte
+	for len(der) > 0 {
+		chunk := der[:min(48, len(der))]
+		der = der[len(chunk):]
+		n := base64.StdEncoding.EncodedLen(len(chunk))
+		base64.StdEncoding.Encode(line[:n], chunk)
+		line[n] = '\n'
+		b.Write(line[:n+1])
+	}
+	b.WriteString(end)
 	return b.String()
 }
 
@@ -148,7 +171,22 @@ func encodeChain(chain []*x509.Certificate) string { return encodePEM(chain...) 
 
 // serialHex is the canonical serial in ARNs and store IDs: lower-case hex,
 // at least 32 digits, no colons.
-func serialHex(n *big.Int) string { return fmt.Sprintf("%032x", n) }
+func serialHex(n *big.Int) string {
+	if n.Sign() < 0 {
+		return fmt.Sprintf("%032x", n)
+	}
+	var buf [64]byte
+	digits := n.Append(buf[:0], 16)
+	if len(digits) >= 32 {
+		return string(digits)
+	}
+	padded := [32]byte{}
+	copy(padded[32-len(digits):], digits)
+	for i := range 32 - len(digits) {
+		padded[i] = '0'
+	}
+	return string(padded[:])
+}
 
 // serialColons is the serial as openssl and PCA print it: aa:bb:cc.
 func serialColons(n *big.Int) string {
