@@ -18,6 +18,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/iamra/iamra/arn"
 	"github.com/iamra/iamra/awserr"
 	"github.com/iamra/iamra/store"
@@ -756,14 +758,11 @@ func hashHex(parts ...[]byte) string {
 }
 
 func newUUID(rand io.Reader) (string, error) {
-	var b [16]byte
-	if _, err := io.ReadFull(rand, b[:]); err != nil {
+	u, err := uuid.NewRandomFromReader(rand)
+	if err != nil {
 		return "", awserr.Internal("reading randomness: " + err.Error())
 	}
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	h := hex.EncodeToString(b[:])
-	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:], nil
+	return u.String(), nil
 }
 
 // CreateActiveRoot runs PCA's whole root flow in one call — create, sign

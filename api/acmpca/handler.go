@@ -48,7 +48,6 @@ package acmpca
 import (
 	"context"
 	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -57,6 +56,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/google/uuid"
 
 	"github.com/iamra/iamra/api/restjson"
 	"github.com/iamra/iamra/arn"
@@ -310,21 +311,11 @@ func (h *Handler) requestID() string {
 }
 
 func newUUID(rnd io.Reader) (string, error) {
-	var b [16]byte
-	if _, err := io.ReadFull(rnd, b[:]); err != nil {
+	u, err := uuid.NewRandomFromReader(rnd)
+	if err != nil {
 		return "", err
 	}
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	// fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:]).
-	var s [36]byte
-	hex.Encode(s[0:8], b[0:4])
-	hex.Encode(s[9:13], b[4:6])
-	hex.Encode(s[14:18], b[6:8])
-	hex.Encode(s[19:23], b[8:10])
-	hex.Encode(s[24:36], b[10:16])
-	s[8], s[13], s[18], s[23] = '-', '-', '-', '-'
-	return string(s[:]), nil
+	return u.String(), nil
 }
 
 // auditEvent builds the CloudTrail-shaped record of a write.
