@@ -103,6 +103,9 @@ const (
 	sSavepoint
 	sRelease
 	sRollbackTo
+	sBegin
+	sCommit
+	sRollback
 	nStmts
 
 	nReadStmts = sCreate
@@ -131,13 +134,22 @@ var stmtText = [nStmts]string{
 	sSavepoint:  `SAVEPOINT member`,
 	sRelease:    `RELEASE member`,
 	sRollbackTo: `ROLLBACK TO member`,
+	// The batch's transaction (see Store.writer for why not database/sql's).
+	sBegin:    `BEGIN IMMEDIATE`,
+	sCommit:   `COMMIT`,
+	sRollback: `ROLLBACK`,
 }
 
 // stmts are statements prepared once per pool, so that a batch of Puts
 // does not parse the same SQL a hundred times.
 type stmts [nStmts]*sql.Stmt
 
-func (st *stmts) prepare(ctx context.Context, db *sql.DB, write bool) error {
+// preparer is a *sql.DB (the read pool) or a *sql.Conn (the writer).
+type preparer interface {
+	PrepareContext(ctx context.Context, query string) (*sql.Stmt, error)
+}
+
+func (st *stmts) prepare(ctx context.Context, db preparer, write bool) error {
 	n := nStmts
 	if !write {
 		n = nReadStmts

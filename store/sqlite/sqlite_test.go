@@ -238,7 +238,7 @@ func TestPragmas(t *testing.T) {
 		"user_version": fmt.Sprint(len(migrations)),
 	} {
 		var got string
-		if err := s.writer.QueryRow("PRAGMA " + pragma).Scan(&got); err != nil {
+		if err := s.writer.QueryRowContext(t.Context(), "PRAGMA "+pragma).Scan(&got); err != nil {
 			t.Fatal(err)
 		}
 		if got != want {
@@ -427,7 +427,7 @@ func TestPanicRollsBack(t *testing.T) {
 // and fail the transaction even if fn swallows them.
 func TestDatabaseErrorsWrapped(t *testing.T) {
 	s := openTemp(t, Options{})
-	if _, err := s.writer.Exec("DROP TABLE documents"); err != nil {
+	if _, err := s.writer.ExecContext(t.Context(), "DROP TABLE documents"); err != nil {
 		t.Fatal(err)
 	}
 	var inner error
@@ -521,7 +521,7 @@ func TestChangeLogPruned(t *testing.T) {
 		ch := server.Changes(t.Context())
 		put(t, admin, store.Record{Kind: store.KindProfile, ID: "p", Data: []byte(`1`)})
 		put(t, admin, store.Record{Kind: store.KindRole, ID: "r", Data: []byte(`1`)})
-		if _, err := admin.writer.Exec(prune); err != nil {
+		if _, err := admin.writer.ExecContext(t.Context(), prune); err != nil {
 			t.Fatal(err)
 		}
 		if err := server.Refresh(t.Context()); err != nil {
