@@ -125,9 +125,11 @@ var stmtText = [nStmts]string{
 	sPutAny: `INSERT INTO documents (kind, id, version, data) VALUES (?, ?, 1, ?)
 		ON CONFLICT (kind, id) DO UPDATE SET version = version + 1, data = excluded.data
 		RETURNING version`,
-	sDelete:       `DELETE FROM documents WHERE kind = ? AND id = ?`,
-	sBumpRevision: `UPDATE meta SET value = value + 1 WHERE key = 'revision' RETURNING value`,
-	sLogChange:    `INSERT INTO changes (revision, kinds) VALUES (?, ?)`,
+	sDelete: `DELETE FROM documents WHERE kind = ? AND id = ?`,
+	// No RETURNING: SQLite builds a temporary table for each statement
+	// that has one. The log row's rowid is the new revision.
+	sBumpRevision: `UPDATE meta SET value = value + 1 WHERE key = 'revision'`,
+	sLogChange:    `INSERT INTO changes (revision, kinds) SELECT value, ? FROM meta WHERE key = 'revision'`,
 	sPruneChanges: `DELETE FROM changes WHERE revision <= ?`,
 	// One Update's part of a batch (see batch.go). Members run one after
 	// another, so one name serves them all.

@@ -499,11 +499,20 @@ func (s *Store) Update(ctx context.Context, fn func(store.Tx) error) error {
 // notification), which the poller may not have seen yet.
 func (s *Store) recordChange(t *tx, last int64) (store.Change, error) {
 	kinds := t.kindList()
-	var rev int64
-	if err := t.stmt(sBumpRevision).QueryRowContext(t.ctx).Scan(&rev); err != nil {
+	if _, err := t.stmt(sBumpRevision).ExecContext(t.ctx); err != nil {
 		return store.Change{}, dbErr("advance revision", err)
 	}
-	if _, err := t.stmt(sLogChange).ExecContext(t.ctx, rev, encodeKinds(kinds)); err != nil {
+	res, err := t.stmt(sLogChange).ExecContext(t.ctx, encodeKinds(kinds))
+	if err != nil {
+		return store.Change{}, dbErr("log change", err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return store.Change{}, dbErr("log change", err)
+	} else if n != 1 {
+		return store.Change{}, dbErr("log change", errors.New("table meta has no revision"))
+	}
+	rev, err := res.LastInsertId()
+	if err != nil {
 		return store.Change{}, dbErr("log change", err)
 	}
 	if rev%100 == 0 {
