@@ -303,8 +303,8 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	busy := strconv.FormatInt(opts.BusyTimeout.Milliseconds(), 10)
 	// Pragmas go in the DSN, not in one-off Execs, so that they also apply
 	// if database/sql ever has to reopen a connection.
-	s.wdb, err = sql.Open("sqlite", dsn(abs,
-		"_pragma=busy_timeout("+busy+")",
+	params := []string{
+		"_pragma=busy_timeout(" + busy + ")",
 		"_pragma=journal_mode(WAL)",
 		// FULL syncs the WAL at every commit: an acknowledged Update
 		// survives power loss, not only a crash of this process.
@@ -312,7 +312,11 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		// Only macOS honours it; there fsync alone does not reach the disk.
 		"_pragma=fullfsync(1)",
 		"_txlock=immediate",
-	))
+	}
+	if walVFS.registered {
+		params = append(params, "vfs="+walVFSName) // see walvfs.go
+	}
+	s.wdb, err = sql.Open("sqlite", dsn(abs, params...))
 	if err != nil {
 		return nil, dbErr("open "+abs, err)
 	}

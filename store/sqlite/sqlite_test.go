@@ -20,7 +20,14 @@ import (
 
 func openTemp(t testing.TB, opts Options) *Store {
 	t.Helper()
-	s, err := Open(t.Context(), filepath.Join(t.TempDir(), "iamra.db"), opts)
+	return openAt(t, filepath.Join(t.TempDir(), "iamra.db"), opts)
+}
+
+// openAt opens the store at path, closed at the end of the test if the
+// test has not closed it.
+func openAt(t testing.TB, path string, opts Options) *Store {
+	t.Helper()
+	s, err := Open(t.Context(), path, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
