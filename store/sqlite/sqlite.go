@@ -32,7 +32,10 @@
 // connection and run as BEGIN IMMEDIATE transactions; Views run on a pool
 // of read-only connections, each a WAL snapshot, and never wait for the
 // writer. Update calls fn once. Calling Update from inside an Update's fn
-// deadlocks until ctx ends, because Updates run one at a time.
+// deadlocks until ctx ends, because Updates run one at a time. The writer
+// reaches the file through a VFS that hands a run of consecutive writes to
+// the file system as one (see gather.go); the bytes, their order and the
+// syncs are SQLite's own.
 //
 // Updates that queue up while a commit is in flight are committed
 // together (group commit): each fn runs in a SAVEPOINT of one transaction,
@@ -313,8 +316,8 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		"_pragma=fullfsync(1)",
 		"_txlock=immediate",
 	}
-	if walVFS.registered {
-		params = append(params, "vfs="+walVFSName) // see walvfs.go
+	if gatherVFS.registered {
+		params = append(params, "vfs="+gatherVFSName) // see gather.go
 	}
 	s.wdb, err = sql.Open("sqlite", dsn(abs, params...))
 	if err != nil {

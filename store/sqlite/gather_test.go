@@ -33,36 +33,52 @@ func writeCalls(t *testing.T) int64 {
 	return 0
 }
 
-// TestWALWritesGathered checks that a commit reaches the WAL in one write
-// rather than two a page: 14 records of 1.3 KB dirty a dozen pages.
-func TestWALWritesGathered(t *testing.T) {
-	if !walVFS.registered {
-		t.Skip("the WAL-gathering VFS is not used on this platform")
+// TestWritesGathered checks that a commit reaches the WAL in one write
+// rather than two a page, and a checkpoint copies consecutive pages into
+// the database in one write rather than one a page.
+func TestWritesGathered(t *testing.T) {
+	if !gatherVFS.registered {
+		t.Skip("the gathering VFS is not used on this platform")
 	}
 	s := openTemp(t, Options{PollInterval: -1})
 	put(t, s, store.Record{Kind: store.KindCA, ID: "ca", Data: []byte(`{}`)}) // creates the WAL
-	before := writeCalls(t)
-	err := s.Update(t.Context(), func(tx store.Tx) error {
-		for i := range 14 {
-			if _, err := tx.Put(store.Record{Kind: store.KindCertificate, ID: fmt.Sprintf("ca/%032x", i), Data: certDoc(strconv.Itoa(i))}); err != nil {
-				return err
+	certs := func(from, to int) func(store.Tx) error {
+		return func(tx store.Tx) error {
+			for i := from; i < to; i++ {
+				if _, err := tx.Put(store.Record{Kind: store.KindCertificate, ID: fmt.Sprintf("ca/%032x", i), Data: certDoc(strconv.Itoa(i))}); err != nil {
+					return err
+				}
 			}
+			return nil
 		}
-		return nil
-	})
-	if err != nil {
+	}
+	// 14 records of 1.3 KB dirty a dozen pages.
+	before := writeCalls(t)
+	if err := s.Update(t.Context(), certs(0, 14)); err != nil {
 		t.Fatal(err)
 	}
 	if n := writeCalls(t) - before; n > 2 {
 		t.Fatalf("the commit took %d write calls, want 1", n)
 	}
+	// 200 more fill about 100 consecutive new pages.
+	if err := s.Update(t.Context(), certs(14, 214)); err != nil {
+		t.Fatal(err)
+	}
+	before = writeCalls(t)
+	var busy, frames, copied int
+	if err := s.writer.QueryRowContext(t.Context(), "PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &frames, &copied); err != nil {
+		t.Fatal(err)
+	}
+	if n := writeCalls(t) - before; copied < 80 || n > 10 {
+		t.Fatalf("the checkpoint copied %d frames in %d write calls, want at least 80 in at most 10", copied, n)
+	}
 }
 
-// TestWALGatherSpill writes more in one Update than SQLite's page cache
+// TestGatherSpill writes more in one Update than SQLite's page cache
 // holds, so SQLite writes frames before the commit and reads some of them
 // back within the transaction: every read must see what was gathered.
 // Another connection, and the store reopened, then find every record.
-func TestWALGatherSpill(t *testing.T) {
+func TestGatherSpill(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "iamra.db")
 	s := openAt(t, path, Options{PollInterval: -1})
 	const n = 3000 // of 2 KB: 6 MB against a 2 MB cache
