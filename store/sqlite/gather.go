@@ -10,9 +10,11 @@ import (
 // The writer connection opens the database through gatherVFSName: SQLite's
 // unix VFS, except that on the database file and its WAL, a run of writes
 // each starting where the last ended is gathered in memory and reaches the
-// file as one write at SQLite's next call on that file of any other kind
-// (sync, read, size, truncate, lock, file control, close, a write
-// elsewhere).
+// file as one write at SQLite's next call on that file of any other kind:
+// a write elsewhere, a read, sync, size, truncate, lock, shared-memory
+// call, file control, memory map or close (only the sector-size and
+// device-characteristics queries, which say nothing about the contents,
+// let the run go on).
 //
 // SQLite writes each WAL frame as two writes (its 24-byte header, then the
 // page), and a checkpoint copies pages into the database one write each, so
