@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
 
 	"github.com/iamra/iamra/store"
 )
@@ -23,9 +22,6 @@ const maxBatch = 128
 // first of them to get it commits, so a batch never waits for a goroutine
 // that has gone away.
 type batch struct {
-	sqlTx *sql.Tx
-	bound [nStmts]*sql.Stmt // shared by the members' Txs
-
 	members int            // fns run in the batch, failed ones included
 	pending int            // members that wait for the commit
 	changes []store.Change // one per member that wrote, in revision order
@@ -45,13 +41,12 @@ func (s *Store) joinBatch() (*batch, error) {
 		}
 		s.commit(b)
 	}
-	// Not the caller's context: database/sql would roll the shared
-	// transaction back when the first member's caller gave up.
-	sqlTx, err := s.writer.BeginTx(context.Background(), nil)
-	if err != nil {
+	// Not the caller's context: the transaction is shared, and a context
+	// that can end would have the driver watch it from a goroutine.
+	if _, err := s.wstmts[sBegin].ExecContext(context.Background()); err != nil {
 		return nil, dbErr("begin update", err)
 	}
-	b := &batch{sqlTx: sqlTx, lastRev: s.notify.lastPublished(), done: make(chan struct{})}
+	b := &batch{lastRev: s.notify.lastPublished(), done: make(chan struct{})}
 	s.open = b
 	return b, nil
 }
@@ -65,7 +60,7 @@ func (s *Store) runInBatch(ctx context.Context, b *batch, fn func(store.Tx) erro
 	// Statements run without the caller's cancellation: once fn has
 	// finished, its part must either be kept or rolled back, never cut off
 	// half-way. ctx is checked after fn instead.
-	t := newTx(context.WithoutCancel(ctx), b.sqlTx, &s.wstmts, &b.bound, true)
+	t := newTx(context.WithoutCancel(ctx), nil, &s.wstmts, true)
 	// A member after writes that must survive it runs in a savepoint. The
 	// first one does not need to (saving two statements in the common
 	// batch of one): if it fails, the whole transaction goes.
@@ -173,10 +168,13 @@ func (s *Store) commit(b *batch) {
 	s.open = nil
 	b.finished = true
 	s.commits.Add(1)
-	// A COMMIT that fails is rolled back by the driver, so the next batch
-	// starts clean (TestBatchCommitFails).
-	if err := b.sqlTx.Commit(); err != nil {
+	if _, err := s.wstmts[sCommit].ExecContext(context.Background()); err != nil {
 		b.err = dbErr("commit", err)
+		// SQLite leaves the transaction open after some failed COMMITs
+		// (a deferred constraint, SQLITE_BUSY); the next batch must start
+		// clean (TestBatchCommitFails). After the others, ROLLBACK fails
+		// for want of a transaction, which is the state wanted.
+		_, _ = s.wstmts[sRollback].ExecContext(context.Background())
 	} else {
 		for _, ch := range b.changes {
 			s.notify.publish(ch)
@@ -195,7 +193,7 @@ func (s *Store) abandon(b *batch, err error) {
 		s.open = nil
 	}
 	b.finished = true
-	_ = b.sqlTx.Rollback()
+	_, _ = s.wstmts[sRollback].ExecContext(context.Background())
 	b.err = err
 	close(b.done)
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -226,7 +227,7 @@ func TestBatchCommitFails(t *testing.T) {
 		"CREATE TABLE child (p INTEGER REFERENCES parent (id) DEFERRABLE INITIALLY DEFERRED)",
 		"CREATE TRIGGER poison AFTER INSERT ON documents WHEN NEW.id = 'poison' BEGIN INSERT INTO child (p) VALUES (1); END",
 	} {
-		if _, err := s.writer.Exec(stmt); err != nil {
+		if _, err := s.writer.ExecContext(t.Context(), stmt); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -376,6 +377,42 @@ func TestConcurrentUpdatesBatched(t *testing.T) {
 		}
 		if round == 9 {
 			t.Fatalf("%d concurrent Updates never shared a commit", workers*each)
+		}
+	}
+}
+
+// TestUpdateStartsNoGoroutine checks that an Update, from BEGIN to COMMIT
+// and with queries that return rows, runs on the caller's goroutine alone:
+// a goroutine per transaction or per query (what sql.Tx and cancellable
+// contexts bring) costs more CPU to wake and park than a small commit.
+func TestUpdateStartsNoGoroutine(t *testing.T) {
+	s := openTemp(t, Options{PollInterval: -1})
+	put(t, s, store.Record{Kind: store.KindCA, ID: "ca", Data: []byte(`{}`)})
+	ctx, cancel := context.WithCancel(t.Context()) // a request's: it can end
+	defer cancel()
+	before := runtime.NumGoroutine()
+	var during []int
+	err := s.Update(ctx, func(tx store.Tx) error {
+		during = append(during, runtime.NumGoroutine())
+		if _, err := tx.Get(store.KindCA, "ca"); err != nil {
+			return err
+		}
+		during = append(during, runtime.NumGoroutine())
+		if _, err := tx.PutAny(store.Record{Kind: store.KindCA, ID: "ca", Data: []byte(`{"v":2}`)}); err != nil {
+			return err
+		}
+		if _, _, err := tx.List(store.KindCA, store.ListOptions{}); err != nil {
+			return err
+		}
+		during = append(during, runtime.NumGoroutine())
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, n := range during {
+		if n != before {
+			t.Fatalf("goroutines: %d before the Update, %d at step %d inside it", before, n, i)
 		}
 	}
 }

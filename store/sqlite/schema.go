@@ -103,6 +103,9 @@ const (
 	sSavepoint
 	sRelease
 	sRollbackTo
+	sBegin
+	sCommit
+	sRollback
 	nStmts
 
 	nReadStmts = sCreate
@@ -122,22 +125,33 @@ var stmtText = [nStmts]string{
 	sPutAny: `INSERT INTO documents (kind, id, version, data) VALUES (?, ?, 1, ?)
 		ON CONFLICT (kind, id) DO UPDATE SET version = version + 1, data = excluded.data
 		RETURNING version`,
-	sDelete:       `DELETE FROM documents WHERE kind = ? AND id = ?`,
-	sBumpRevision: `UPDATE meta SET value = value + 1 WHERE key = 'revision' RETURNING value`,
-	sLogChange:    `INSERT INTO changes (revision, kinds) VALUES (?, ?)`,
+	sDelete: `DELETE FROM documents WHERE kind = ? AND id = ?`,
+	// No RETURNING: SQLite builds a temporary table for each statement
+	// that has one. The log row's rowid is the new revision.
+	sBumpRevision: `UPDATE meta SET value = value + 1 WHERE key = 'revision'`,
+	sLogChange:    `INSERT INTO changes (revision, kinds) SELECT value, ? FROM meta WHERE key = 'revision'`,
 	sPruneChanges: `DELETE FROM changes WHERE revision <= ?`,
 	// One Update's part of a batch (see batch.go). Members run one after
 	// another, so one name serves them all.
 	sSavepoint:  `SAVEPOINT member`,
 	sRelease:    `RELEASE member`,
 	sRollbackTo: `ROLLBACK TO member`,
+	// The batch's transaction (see Store.writer for why not database/sql's).
+	sBegin:    `BEGIN IMMEDIATE`,
+	sCommit:   `COMMIT`,
+	sRollback: `ROLLBACK`,
 }
 
 // stmts are statements prepared once per pool, so that a batch of Puts
 // does not parse the same SQL a hundred times.
 type stmts [nStmts]*sql.Stmt
 
-func (st *stmts) prepare(ctx context.Context, db *sql.DB, write bool) error {
+// preparer is a *sql.DB (the read pool) or a *sql.Conn (the writer).
+type preparer interface {
+	PrepareContext(ctx context.Context, query string) (*sql.Stmt, error)
+}
+
+func (st *stmts) prepare(ctx context.Context, db preparer, write bool) error {
 	n := nStmts
 	if !write {
 		n = nReadStmts

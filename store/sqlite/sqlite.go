@@ -32,7 +32,10 @@
 // connection and run as BEGIN IMMEDIATE transactions; Views run on a pool
 // of read-only connections, each a WAL snapshot, and never wait for the
 // writer. Update calls fn once. Calling Update from inside an Update's fn
-// deadlocks until ctx ends, because Updates run one at a time.
+// deadlocks until ctx ends, because Updates run one at a time. The writer
+// reaches the file through a VFS that hands a run of consecutive writes to
+// the file system as one (see gather.go); the bytes, their order and the
+// syncs are SQLite's own.
 //
 // Updates that queue up while a commit is in flight are committed
 // together (group commit): each fn runs in a SAVEPOINT of one transaction,
@@ -244,10 +247,19 @@ type Store struct {
 	writeSem chan struct{}
 	open     *batch       // the transaction Updates join; nil between commits
 	commits  atomic.Int64 // COMMITs made, successful or not
-	writer   *sql.DB      // exactly one connection
-	readers  *sql.DB      // read-only pool
-	wstmts   stmts        // prepared on the writer
-	rstmts   stmts        // prepared on the readers
+	wdb      *sql.DB      // a pool of exactly one connection, writer
+	// writer is wdb's connection, held for the store's life. Batches
+	// begin and end their transaction with statements of their own
+	// (sBegin, sCommit, sRollback) rather than through sql.Tx: a sql.Tx
+	// starts a goroutine to watch its context, and so does every query
+	// run in it, and waking those and parking them again cost more CPU
+	// than the rest of a small transaction. The writer's statements run
+	// without a cancellable context, so neither database/sql nor the
+	// driver starts one.
+	writer  *sql.Conn
+	readers *sql.DB // read-only pool
+	wstmts  stmts   // prepared on writer
+	rstmts  stmts   // prepared on the readers
 
 	notify notifier
 
@@ -294,8 +306,8 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	busy := strconv.FormatInt(opts.BusyTimeout.Milliseconds(), 10)
 	// Pragmas go in the DSN, not in one-off Execs, so that they also apply
 	// if database/sql ever has to reopen a connection.
-	s.writer, err = sql.Open("sqlite", dsn(abs,
-		"_pragma=busy_timeout("+busy+")",
+	params := []string{
+		"_pragma=busy_timeout(" + busy + ")",
 		"_pragma=journal_mode(WAL)",
 		// FULL syncs the WAL at every commit: an acknowledged Update
 		// survives power loss, not only a crash of this process.
@@ -303,19 +315,26 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		// Only macOS honours it; there fsync alone does not reach the disk.
 		"_pragma=fullfsync(1)",
 		"_txlock=immediate",
-	))
+	}
+	if gatherVFS.registered {
+		params = append(params, "vfs="+gatherVFSName) // see gather.go
+	}
+	s.wdb, err = sql.Open("sqlite", dsn(abs, params...))
 	if err != nil {
 		return nil, dbErr("open "+abs, err)
 	}
-	s.writer.SetMaxOpenConns(1)
-	s.writer.SetMaxIdleConns(1)
-	s.writer.SetConnMaxLifetime(0)
-	s.writer.SetConnMaxIdleTime(0)
+	s.wdb.SetMaxOpenConns(1)
+	s.wdb.SetMaxIdleConns(1)
+	s.wdb.SetConnMaxLifetime(0)
+	s.wdb.SetConnMaxIdleTime(0)
 	if err := s.checkWriter(ctx); err != nil {
 		return nil, err
 	}
-	if err := migrate(ctx, s.writer); err != nil {
+	if err := migrate(ctx, s.wdb); err != nil {
 		return nil, err
+	}
+	if s.writer, err = s.wdb.Conn(ctx); err != nil {
+		return nil, dbErr("open "+abs, err)
 	}
 
 	s.readers, err = sql.Open("sqlite", dsn(abs,
@@ -401,14 +420,14 @@ func syncDir(dir string) error {
 // old journal mode.
 func (s *Store) checkWriter(ctx context.Context) error {
 	var mode string
-	if err := s.writer.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil {
+	if err := s.wdb.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil {
 		return dbErr("open "+s.path, err)
 	}
 	if !strings.EqualFold(mode, "wal") {
 		return fmt.Errorf("store/sqlite: %s: journal mode is %q, not WAL (is the file system local?)", s.path, mode)
 	}
 	var sync int
-	if err := s.writer.QueryRowContext(ctx, "PRAGMA synchronous").Scan(&sync); err != nil {
+	if err := s.wdb.QueryRowContext(ctx, "PRAGMA synchronous").Scan(&sync); err != nil {
 		return dbErr("open "+s.path, err)
 	}
 	if sync < 2 {
@@ -444,7 +463,7 @@ func (s *Store) View(ctx context.Context, fn func(store.Tx) error) error {
 	// A read transaction has nothing to commit; rolling back ends the
 	// snapshot, also when fn panics.
 	defer func() { _ = sqlTx.Rollback() }()
-	t := newTx(ctx, sqlTx, &s.rstmts, nil, false)
+	t := newTx(ctx, sqlTx, &s.rstmts, false)
 	if err := runFn(t, fn); err != nil {
 		return err
 	}
@@ -487,11 +506,20 @@ func (s *Store) Update(ctx context.Context, fn func(store.Tx) error) error {
 // notification), which the poller may not have seen yet.
 func (s *Store) recordChange(t *tx, last int64) (store.Change, error) {
 	kinds := t.kindList()
-	var rev int64
-	if err := t.stmt(sBumpRevision).QueryRowContext(t.ctx).Scan(&rev); err != nil {
+	if _, err := t.stmt(sBumpRevision).ExecContext(t.ctx); err != nil {
 		return store.Change{}, dbErr("advance revision", err)
 	}
-	if _, err := t.stmt(sLogChange).ExecContext(t.ctx, rev, encodeKinds(kinds)); err != nil {
+	res, err := t.stmt(sLogChange).ExecContext(t.ctx, encodeKinds(kinds))
+	if err != nil {
+		return store.Change{}, dbErr("log change", err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return store.Change{}, dbErr("log change", err)
+	} else if n != 1 {
+		return store.Change{}, dbErr("log change", errors.New("table meta has no revision"))
+	}
+	rev, err := res.LastInsertId()
+	if err != nil {
 		return store.Change{}, dbErr("log change", err)
 	}
 	if rev%100 == 0 {
@@ -544,6 +572,9 @@ func (s *Store) closeDBs() error {
 	}
 	if s.writer != nil {
 		errs = append(errs, s.writer.Close())
+	}
+	if s.wdb != nil {
+		errs = append(errs, s.wdb.Close())
 	}
 	return dbErr("close", errors.Join(errs...))
 }

@@ -20,7 +20,14 @@ import (
 
 func openTemp(t testing.TB, opts Options) *Store {
 	t.Helper()
-	s, err := Open(t.Context(), filepath.Join(t.TempDir(), "iamra.db"), opts)
+	return openAt(t, filepath.Join(t.TempDir(), "iamra.db"), opts)
+}
+
+// openAt opens the store at path, closed at the end of the test if the
+// test has not closed it.
+func openAt(t testing.TB, path string, opts Options) *Store {
+	t.Helper()
+	s, err := Open(t.Context(), path, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -238,7 +245,7 @@ func TestPragmas(t *testing.T) {
 		"user_version": fmt.Sprint(len(migrations)),
 	} {
 		var got string
-		if err := s.writer.QueryRow("PRAGMA " + pragma).Scan(&got); err != nil {
+		if err := s.writer.QueryRowContext(t.Context(), "PRAGMA "+pragma).Scan(&got); err != nil {
 			t.Fatal(err)
 		}
 		if got != want {
@@ -427,7 +434,7 @@ func TestPanicRollsBack(t *testing.T) {
 // and fail the transaction even if fn swallows them.
 func TestDatabaseErrorsWrapped(t *testing.T) {
 	s := openTemp(t, Options{})
-	if _, err := s.writer.Exec("DROP TABLE documents"); err != nil {
+	if _, err := s.writer.ExecContext(t.Context(), "DROP TABLE documents"); err != nil {
 		t.Fatal(err)
 	}
 	var inner error
@@ -521,7 +528,7 @@ func TestChangeLogPruned(t *testing.T) {
 		ch := server.Changes(t.Context())
 		put(t, admin, store.Record{Kind: store.KindProfile, ID: "p", Data: []byte(`1`)})
 		put(t, admin, store.Record{Kind: store.KindRole, ID: "r", Data: []byte(`1`)})
-		if _, err := admin.writer.Exec(prune); err != nil {
+		if _, err := admin.writer.ExecContext(t.Context(), prune); err != nil {
 			t.Fatal(err)
 		}
 		if err := server.Refresh(t.Context()); err != nil {

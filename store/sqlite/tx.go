@@ -17,10 +17,11 @@ var (
 	errReadOnly = errors.New("store/sqlite: write in a View transaction")
 )
 
-// tx implements store.Tx on a database/sql transaction.
+// tx implements store.Tx on a database/sql transaction (View) or on the
+// writer connection inside a batch's transaction (Update).
 type tx struct {
 	ctx      context.Context
-	sqlTx    *sql.Tx
+	sqlTx    *sql.Tx // nil on the writer, whose stmts need no binding
 	stmts    *stmts
 	writable bool
 
@@ -28,17 +29,13 @@ type tx struct {
 	done  bool
 	err   error               // first database error, fails the transaction
 	kinds map[store.Kind]bool // kinds written
-	// bound holds stmts bound to sqlTx, made on first use; the Updates of
-	// a batch share one sqlTx and so one set.
-	bound *[nStmts]*sql.Stmt
+	// bound holds stmts bound to sqlTx, made on first use.
+	bound [nStmts]*sql.Stmt
 }
 
-// newTx returns a Tx on sqlTx; bound is nil for a transaction of its own.
-func newTx(ctx context.Context, sqlTx *sql.Tx, st *stmts, bound *[nStmts]*sql.Stmt, writable bool) *tx {
-	if bound == nil {
-		bound = new([nStmts]*sql.Stmt)
-	}
-	return &tx{ctx: ctx, sqlTx: sqlTx, stmts: st, bound: bound, writable: writable}
+// newTx returns a Tx running st, on sqlTx if it is not nil.
+func newTx(ctx context.Context, sqlTx *sql.Tx, st *stmts, writable bool) *tx {
+	return &tx{ctx: ctx, sqlTx: sqlTx, stmts: st, writable: writable}
 }
 
 func (t *tx) finish() {
@@ -68,6 +65,9 @@ func (t *tx) enter(write bool) error {
 }
 
 func (t *tx) stmt(id stmtID) *sql.Stmt {
+	if t.sqlTx == nil {
+		return t.stmts[id]
+	}
 	if t.bound[id] == nil {
 		t.bound[id] = t.sqlTx.StmtContext(t.ctx, t.stmts[id])
 	}
