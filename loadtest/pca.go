@@ -59,8 +59,10 @@ type PCATarget struct {
 // Issuance parameters of the load: PCA's client-authentication template
 // and a day's validity, which a SHORT_LIVED_CERTIFICATE CA allows.
 const (
-	issueTemplateArn = "arn:aws:acm-pca:::template/EndEntityClientAuthCertificate/V1"
-	issueSigningAlg  = "SHA256WITHECDSA"
+	issueTemplateArn   = "arn:aws:acm-pca:::template/EndEntityClientAuthCertificate/V1"
+	issueSigningAlg    = "SHA256WITHECDSA"
+	issueValidityType  = "HOURS"
+	issueValidityValue = 24
 )
 
 // issueRequest is IssueCertificate's JSON 1.1 input; Csr is a blob, so
@@ -83,7 +85,7 @@ func (c *CSRs) SignIssue(ctx context.Context, t PCATarget, creds aws.Credentials
 	out := make([]*Prepared, 0, len(c.PEM))
 	for _, csr := range c.PEM {
 		in := issueRequest{CertificateAuthorityArn: t.CAArn, Csr: csr, SigningAlgorithm: issueSigningAlg, TemplateArn: issueTemplateArn}
-		in.Validity.Type, in.Validity.Value = "HOURS", 24
+		in.Validity.Type, in.Validity.Value = issueValidityType, issueValidityValue
 		p, err := signPCA(ctx, signer, t, creds, now, "IssueCertificate", in)
 		if err != nil {
 			return nil, err
@@ -128,10 +130,15 @@ func signPCA(ctx context.Context, signer *v4.Signer, t PCATarget, creds aws.Cred
 }
 
 // RawCreateBound measures, on all cores for about d, raw
-// x509.CreateCertificate of a client-authentication certificate for the
-// client keys with a P-256 CA key: the signing no issuance can avoid,
-// without the CSR check, policy or recording.
-func (c *CSRs) RawCreateBound(d time.Duration) (Bound, error) {
+// x509.CreateCertificate of the certificate like (one the server issued
+// from these CSRs) for each of the client keys in turn, with a P-256 CA key
+// of its own: same subject, extensions and validity, so the bound does
+// the encoding, signing and self-check of the very certificate the server
+// makes, without the CSR check, policy or recording. A nil like stands for
+// a bare client-authentication certificate (subject, key usage, extended
+// key usage): a lower bound that leaves out the extensions issuance must
+// write (basic constraints, key identifiers, the CRL distribution point).
+func (c *CSRs) RawCreateBound(d time.Duration, like *x509.Certificate) (Bound, error) {
 	caKey, err := ca.GenerateKey("EC_prime256v1", rand.Reader)
 	if err != nil {
 		return Bound{}, err
@@ -142,15 +149,36 @@ func (c *CSRs) RawCreateBound(d time.Duration) (Bound, error) {
 		return Bound{}, err
 	}
 	return measureBound(d, func(w, i int) error {
-		tmpl := &x509.Certificate{
-			SerialNumber: new(big.Int).SetInt64(int64(w)<<40 | int64(i)),
+		// 16-byte serials, as iamra's.
+		serial := new(big.Int).SetInt64(int64(w)<<40 | int64(i))
+		serial.SetBit(serial, 126, 1)
+		_, err := x509.CreateCertificate(rand.Reader, rawTemplate(like, serial, now), root, c.Keys[i%len(c.Keys)].Public(), caKey)
+		return err
+	})
+}
+
+// rawTemplate is the template RawCreateBound signs: like's contents, or
+// the bare client certificate when like is nil, with serial and a validity
+// starting now.
+func rawTemplate(like *x509.Certificate, serial *big.Int, now time.Time) *x509.Certificate {
+	if like == nil {
+		return &x509.Certificate{
+			SerialNumber: serial,
 			Subject:      pkix.Name{CommonName: "raw", Organization: []string{"iamra load"}},
 			NotBefore:    now, NotAfter: now.Add(24 * time.Hour),
 			KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
 		}
-		_, err := x509.CreateCertificate(rand.Reader, tmpl, root, c.Keys[i%len(c.Keys)].Public(), caKey)
-		return err
-	})
+	}
+	return &x509.Certificate{
+		SerialNumber: serial, Subject: like.Subject,
+		NotBefore: now, NotAfter: now.Add(like.NotAfter.Sub(like.NotBefore)),
+		KeyUsage: like.KeyUsage, ExtKeyUsage: like.ExtKeyUsage, UnknownExtKeyUsage: like.UnknownExtKeyUsage,
+		BasicConstraintsValid: like.BasicConstraintsValid, IsCA: like.IsCA,
+		MaxPathLen: like.MaxPathLen, MaxPathLenZero: like.MaxPathLenZero,
+		SubjectKeyId: like.SubjectKeyId, CRLDistributionPoints: like.CRLDistributionPoints,
+		OCSPServer: like.OCSPServer, IssuingCertificateURL: like.IssuingCertificateURL, Policies: like.Policies,
+		DNSNames: like.DNSNames, EmailAddresses: like.EmailAddresses, IPAddresses: like.IPAddresses, URIs: like.URIs,
+	}
 }
 
 // CryptoFloor measures, on all cores for about d, the cryptography no

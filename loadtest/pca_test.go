@@ -1,14 +1,19 @@
 package loadtest
 
 import (
+	"bytes"
 	"context"
+	"crypto/rand"
 	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
 	"io"
+	"math/big"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -16,6 +21,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 
+	"github.com/iamra/iamra/ca"
 	"github.com/iamra/iamra/sigv4"
 )
 
@@ -222,5 +228,58 @@ func TestCommandFlags(t *testing.T) {
 		if code := Command(context.Background(), args, &out, &errs); code != 2 || errs.Len() == 0 {
 			t.Errorf("%v: exit %d, stderr %q", args, code, errs.String())
 		}
+	}
+}
+
+// The raw bound signs the certificate the server issued, not a lighter
+// one: what CreateCertificate makes from rawTemplate(like) has like's
+// subject, extensions (by OID, in order) and validity length.
+func TestRawTemplateIsLike(t *testing.T) {
+	csrs, err := NewCSRs(2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	caKey, err := ca.GenerateKey("EC_prime256v1", rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	root, err := ca.NewSelfSignedRoot(pkix.Name{CommonName: "test CA"}, caKey, now.Add(-time.Hour), now.Add(48*time.Hour), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	csr, err := ca.ParseCSR(csrs.PEM[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	like, err := ca.Issue(root, caKey, ca.IssueRequest{
+		Template: "EndEntityClientAuthCertificate/V1", CSR: csr, NotBefore: now, NotAfter: now.Add(24 * time.Hour),
+		CRLDistributionPoint: "https://127.0.0.1:8443/crl/ca.crl",
+	}, rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, err := x509.CreateCertificate(rand.Reader, rawTemplate(like, new(big.Int).Lsh(big.NewInt(1), 126), now), root, csrs.Keys[1].Public(), caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	oids := func(c *x509.Certificate) (s []string) {
+		for _, e := range c.Extensions {
+			s = append(s, fmt.Sprintf("%v critical=%v", e.Id, e.Critical))
+		}
+		return s
+	}
+	if g, w := oids(got), oids(like); !slices.Equal(g, w) {
+		t.Errorf("extensions %v, want %v", g, w)
+	}
+	if !bytes.Equal(got.RawSubject, like.RawSubject) || got.NotAfter.Sub(got.NotBefore) != like.NotAfter.Sub(like.NotBefore) {
+		t.Errorf("subject %q validity %v, want %q %v", got.Subject, got.NotAfter.Sub(got.NotBefore), like.Subject, like.NotAfter.Sub(like.NotBefore))
+	}
+	if d := len(got.Raw) - len(like.Raw); d < -2 || d > 2 { // signatures vary by a byte or two
+		t.Errorf("raw certificate %d bytes, like %d", len(got.Raw), len(like.Raw))
 	}
 }

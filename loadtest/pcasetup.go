@@ -85,6 +85,19 @@ func getCertificate(ctx context.Context, c *acmpca.Client, caArn, certArn string
 	return x509.ParseCertificate(b.Bytes)
 }
 
+// IssueOne issues a certificate for CSR i through the SDK with the load's
+// parameters and returns it, for the raw bound to create its like.
+func IssueOne(ctx context.Context, c *acmpca.Client, caArn string, csrs *CSRs, i int) (*x509.Certificate, error) {
+	out, err := c.IssueCertificate(ctx, &acmpca.IssueCertificateInput{
+		CertificateAuthorityArn: &caArn, Csr: csrs.PEM[i], SigningAlgorithm: issueSigningAlg,
+		TemplateArn: aws.String(issueTemplateArn), Validity: &types.Validity{Type: issueValidityType, Value: aws.Int64(issueValidityValue)},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("issue certificate: %w", err)
+	}
+	return getCertificate(ctx, c, caArn, aws.ToString(out.CertificateArn))
+}
+
 // VerifySample fetches the certificates issued for the sampled CSRs and
 // checks that each parses, is signed by caCert and certifies the CSR's
 // key. It returns one error per certificate that fails.
