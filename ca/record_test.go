@@ -6,8 +6,10 @@ import (
 	"crypto/x509/pkix"
 	"errors"
 	"fmt"
+	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -250,5 +252,48 @@ func TestRecordBatchFailure(t *testing.T) {
 	}
 	if got := h.count(t, caARN) - before; got != 1 {
 		t.Fatalf("%d certificates recorded, want only the first", got)
+	}
+}
+
+// spin keeps its goroutine on the CPU for about d, as request work and a
+// commit that blocks its thread in the kernel (an fsync) do.
+func spin(d time.Duration) {
+	for end := time.Now().Add(d); time.Now().Before(end); {
+	}
+}
+
+// With one CPU, requests that arrived have not run yet when a record is
+// ready, so they have not counted themselves as in progress: the first
+// record must still not be written alone, or every later one is too (the
+// last batch had one), one commit each. That was the state a server pinned
+// to one CPU fell into, at half its throughput.
+func TestRecordsShareATransactionOnOneCPU(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	r := newRecorder()
+	var txns, records atomic.Int64
+	write := func(batch []*issueRecord) error {
+		txns.Add(1)
+		records.Add(int64(len(batch)))
+		spin(300 * time.Microsecond)
+		return nil
+	}
+	const clients, each = 16, 10
+	var wg sync.WaitGroup
+	for range clients {
+		wg.Go(func() {
+			for range each {
+				spin(100 * time.Microsecond) // decoding, the CSR check
+				tk := r.begin()
+				spin(30 * time.Microsecond) // signing
+				r.submit(tk, &issueRecord{}, write)
+			}
+		})
+	}
+	wg.Wait()
+	if records.Load() != clients*each {
+		t.Fatalf("%d records written, want %d", records.Load(), clients*each)
+	}
+	if per := float64(records.Load()) / float64(txns.Load()); per < 4 {
+		t.Errorf("%.1f records a transaction (%d transactions), want most of the %d clients' records together", per, txns.Load(), clients)
 	}
 }
