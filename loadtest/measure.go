@@ -48,6 +48,12 @@ func measure(ctx context.Context, s *devServer, reqs []*Prepared, opts Options, 
 	return m
 }
 
+// against is m measured against another bound.
+func (m Measurement) against(b Bound) Measurement {
+	m.Bound = b
+	return m
+}
+
 // ThroughputRatio is requests per second ÷ the bound on all cores.
 func (m Measurement) ThroughputRatio() float64 { return m.Result.PerSecond / m.Bound.PerSecond }
 

@@ -35,9 +35,14 @@ type PCAReport struct {
 	CertsPerCPUSec        float64 `json:"certificatesPerServerCpuSecond,omitempty"`
 	RawCreatePerCPUSec    float64 `json:"rawCreateCertificatePerCpuSecond"`
 	CPUEfficiency         float64 `json:"cpuEfficiencyRatio,omitempty"`
-	ServerPeakRSSMiB      float64 `json:"serverPeakRssMiB,omitempty"`
-	StoreWrites           float64 `json:"storeWrites"`
-	WritesPerCertificate  float64 `json:"storeWritesPerCertificate"`
+	// The bound of earlier load tests, for comparison: raw CreateCertificate
+	// of a bare client certificate (no basic constraints, key identifiers or
+	// CRL distribution point), and the CPU efficiency against it.
+	RawBarePerCPUSec     float64 `json:"rawBareCreateCertificatePerCpuSecond"`
+	CPUEfficiencyToBare  float64 `json:"cpuEfficiencyToBareRatio,omitempty"`
+	ServerPeakRSSMiB     float64 `json:"serverPeakRssMiB,omitempty"`
+	StoreWrites          float64 `json:"storeWrites"`
+	WritesPerCertificate float64 `json:"storeWritesPerCertificate"`
 	// Sampled certificates were fetched with GetCertificate after the run;
 	// SampleFailures of them did not parse, chain to the CA or certify
 	// their CSR's key.
@@ -60,8 +65,12 @@ type PCAReport struct {
 
 func (r *PCAReport) printText(w io.Writer) {
 	fmt.Fprintf(w, "IssueCertificate (ACM-PCA API) over HTTPS keep-alive: %d P-256 CSRs, %d clients\n", r.CSRs, r.Concurrency)
-	r.m.print(w, wording{unit: "certificates", bound: "raw x509.CreateCertificate (P-256 CA key, all cores)",
+	r.m.print(w, wording{unit: "certificates", bound: "raw x509.CreateCertificate of the certificate the server issued (P-256 CA key, all cores)",
 		boundUnit: "raw CreateCertificate", request: "certificate"})
+	if r.RawBarePerCPUSec > 0 {
+		fmt.Fprintf(w, "  raw CreateCertificate of a bare client certificate (no basic constraints, key identifiers, CRL distribution point): %.0f µs of CPU; CPU efficiency against it %.2f\n",
+			1e6/r.RawBarePerCPUSec, r.CPUEfficiencyToBare)
+	}
 	fmt.Fprintf(w, "  sample: %d certificates fetched, %d failed to parse, chain to the CA or carry the CSR's key\n", r.Sampled, r.SampleFailures)
 	printCostSplit(w, r.CostSplit, r.floor)
 }
@@ -97,6 +106,10 @@ func runPCA(ctx context.Context, s *devServer, n, conc int, dur time.Duration, p
 	if err != nil {
 		return nil, err
 	}
+	bare, err := csrs.RawCreateBound(3*time.Second, nil)
+	if err != nil {
+		return nil, err
+	}
 	issued := NewIssued(n)
 	m := measure(ctx, s, reqs, Options{Concurrency: conc, Duration: dur, Client: s.Client, Accept: issued.Accept}, bound, pid, log)
 	sample := issued.Sample(sampleSize)
@@ -123,6 +136,7 @@ func runPCA(ctx context.Context, s *devServer, n, conc int, dur time.Duration, p
 		RawCreatePerSec: bound.PerSecond, ThroughputRatio: m.ThroughputRatio(),
 		ServerCPUSeconds: m.ServerCPUSeconds, CertsPerCPUSec: m.PerServerCPUSecond(), RawCreatePerCPUSec: bound.PerCPUSecond,
 		CPUEfficiency: m.CPUEfficiency(), ServerPeakRSSMiB: m.ServerPeakRSSMiB,
+		RawBarePerCPUSec: bare.PerCPUSecond, CPUEfficiencyToBare: m.against(bare).CPUEfficiency(),
 		StoreWrites: m.StoreWrites, WritesPerCertificate: m.WritesPerRequest(),
 		Sampled: len(sample), SampleFailures: len(bad),
 		FloorRequests: floor.Result.Requests, FloorFailures: floor.Result.Failures(),
