@@ -72,60 +72,39 @@ func (c *compactor) literal(lit string) bool {
 	return true
 }
 
-func (c *compactor) object(depth int) bool {
-	c.i++ // {
-	c.out = append(c.out, '{')
+func (c *compactor) object(depth int) bool { return c.container(depth, '}', c.member) }
+
+func (c *compactor) array(depth int) bool { return c.container(depth, ']', c.value) }
+
+// member is an object's "key": value.
+func (c *compactor) member(depth int) bool {
+	if c.i >= len(c.src) || c.src[c.i] != '"' || !c.str() {
+		return false
+	}
 	c.space()
-	if c.i < len(c.src) && c.src[c.i] == '}' {
-		c.i++
-		c.out = append(c.out, '}')
-		return true
+	if c.i >= len(c.src) || c.src[c.i] != ':' {
+		return false
 	}
-	for {
-		c.space()
-		if c.i >= len(c.src) || c.src[c.i] != '"' || !c.str() {
-			return false
-		}
-		c.space()
-		if c.i >= len(c.src) || c.src[c.i] != ':' {
-			return false
-		}
-		c.i++
-		c.out = append(c.out, ':')
-		c.space()
-		if !c.value(depth) {
-			return false
-		}
-		c.space()
-		if c.i >= len(c.src) {
-			return false
-		}
-		switch c.src[c.i] {
-		case ',':
-			c.i++
-			c.out = append(c.out, ',')
-		case '}':
-			c.i++
-			c.out = append(c.out, '}')
-			return true
-		default:
-			return false
-		}
-	}
+	c.i++
+	c.out = append(c.out, ':')
+	c.space()
+	return c.value(depth)
 }
 
-func (c *compactor) array(depth int) bool {
-	c.i++ // [
-	c.out = append(c.out, '[')
+// container compacts an object or an array, whose opening byte is at
+// c.i: elements read by elem, separated by commas, up to end.
+func (c *compactor) container(depth int, end byte, elem func(depth int) bool) bool {
+	c.out = append(c.out, c.src[c.i])
+	c.i++
 	c.space()
-	if c.i < len(c.src) && c.src[c.i] == ']' {
+	if c.i < len(c.src) && c.src[c.i] == end {
 		c.i++
-		c.out = append(c.out, ']')
+		c.out = append(c.out, end)
 		return true
 	}
 	for {
 		c.space()
-		if !c.value(depth) {
+		if !elem(depth) {
 			return false
 		}
 		c.space()
@@ -136,9 +115,9 @@ func (c *compactor) array(depth int) bool {
 		case ',':
 			c.i++
 			c.out = append(c.out, ',')
-		case ']':
+		case end:
 			c.i++
-			c.out = append(c.out, ']')
+			c.out = append(c.out, end)
 			return true
 		default:
 			return false
