@@ -6,9 +6,10 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"math/big"
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/iamra/iamra/cputime"
 )
 
 // rawCreator returns the bound: one x509.CreateCertificate with a P-256
@@ -47,7 +48,7 @@ func BenchmarkIssueP256(b *testing.B) {
 	req := IssueCertificateRequest{CertificateAuthorityArn: caARN, Csr: csr, SigningAlgorithm: SHA256WithECDSA,
 		TemplateArn: TemplateEndEntityClientAuth, Validity: Validity{Type: ValidityHours, Value: 24}}
 	b.ResetTimer()
-	cpu0 := cpuNow()
+	cpu0 := cputime.Self()
 	for b.Loop() {
 		if _, err := h.svc.IssueCertificate(ctx, req); err != nil {
 			b.Fatal(err)
@@ -67,19 +68,14 @@ type bound struct{ wallNs, cpuNs float64 }
 // so that a bound of a few microseconds is not one scheduler hiccup.
 func measureBound(f func(i int)) bound {
 	const minRuns, minTime = 300, 200 * time.Millisecond
-	start, cpu := time.Now(), cpuNow()
+	m := cputime.Start()
+	start := time.Now()
 	n := 0
 	for ; n < minRuns || time.Since(start) < minTime; n++ {
 		f(n)
 	}
-	return bound{wallNs: float64(time.Since(start).Nanoseconds()) / float64(n), cpuNs: float64(cpuNow()-cpu) / float64(n)}
-}
-
-// cpuNow is the CPU time this process has used.
-func cpuNow() time.Duration {
-	var ru syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	wall, cpu := m.Per(n)
+	return bound{wallNs: wall, cpuNs: cpu}
 }
 
 // benchAgainst runs op as the benchmark and reports its cost as a multiple
@@ -92,7 +88,7 @@ func benchAgainst(b *testing.B, unit string, bound, op func() error) {
 	})
 	b.ReportAllocs()
 	b.ResetTimer()
-	cpu0 := cpuNow()
+	cpu0 := cputime.Self()
 	for b.Loop() {
 		if err := op(); err != nil {
 			b.Fatal(err)
@@ -107,7 +103,7 @@ func benchAgainst(b *testing.B, unit string, bound, op func() error) {
 // the bound's own CPU time and the benchmark's.
 func reportBound(b *testing.B, bd bound, cpu0 time.Duration, unit string) {
 	b.StopTimer()
-	cpu := float64(cpuNow() - cpu0)
+	cpu := float64(cputime.Self() - cpu0)
 	per := float64(b.Elapsed().Nanoseconds()) / float64(b.N)
 	b.ReportMetric(per/bd.wallNs, unit)
 	b.ReportMetric(cpu/float64(b.N)/bd.cpuNs, "cpu-"+unit)
@@ -137,7 +133,7 @@ func BenchmarkSignCertificate(b *testing.B) {
 		}
 	})
 	b.ResetTimer()
-	cpu0 := cpuNow()
+	cpu0 := cputime.Self()
 	for b.Loop() {
 		if _, err := createCertificate(rand.Reader, tmpl, root, key.spki, rootKey); err != nil {
 			b.Fatal(err)
@@ -156,7 +152,7 @@ func BenchmarkIssueFromCSR(b *testing.B) {
 	req := IssueRequest{Template: TemplateEndEntityClientAuth, CSR: csr, NotBefore: t0, NotAfter: t0.Add(24 * time.Hour),
 		CRLDistributionPoint: "http://127.0.0.1:8443/crl/bench.crl"}
 	b.ResetTimer()
-	cpu0 := cpuNow()
+	cpu0 := cputime.Self()
 	for b.Loop() {
 		if _, err := Issue(root, rootKey, req, rand.Reader); err != nil {
 			b.Fatal(err)
@@ -176,7 +172,7 @@ func BenchmarkIssueForRecord(b *testing.B) {
 	csr := csrPEM(b, mustKey(b, KeyECP256), &x509.CertificateRequest{Subject: pkix.Name{CommonName: "bench"}})
 	b.ReportAllocs()
 	b.ResetTimer()
-	cpu0 := cpuNow()
+	cpu0 := cputime.Self()
 	for b.Loop() {
 		req, err := ParseCSR(csr)
 		if err != nil {

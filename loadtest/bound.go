@@ -4,8 +4,9 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
+
+	"github.com/iamra/iamra/cputime"
 )
 
 // Bound is the cost of the work no request can avoid, measured in the
@@ -26,7 +27,7 @@ func measureBound(d time.Duration, op func(w, i int) error) (Bound, error) {
 	var ops atomic.Int64
 	var errOnce sync.Once
 	var firstErr error
-	cpuStart := selfCPU()
+	cpuStart := cputime.Self()
 	deadline := time.Now().Add(d)
 	var wg sync.WaitGroup
 	start := time.Now()
@@ -43,7 +44,7 @@ func measureBound(d time.Duration, op func(w, i int) error) (Bound, error) {
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
-	cpu := selfCPU() - cpuStart
+	cpu := cputime.Self() - cpuStart
 	if firstErr != nil {
 		return Bound{}, firstErr
 	}
@@ -52,13 +53,4 @@ func measureBound(d time.Duration, op func(w, i int) error) (Bound, error) {
 		b.PerCPUSecond = float64(ops.Load()) / cpu.Seconds()
 	}
 	return b, nil
-}
-
-// selfCPU is this process's user+system CPU time so far.
-func selfCPU() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

@@ -7,11 +7,10 @@ import (
 	"net/http"
 	"regexp"
 	"runtime"
-	"syscall"
 	"testing"
-	"time"
 
 	"github.com/iamra/iamra/api/restjson"
+	"github.com/iamra/iamra/cputime"
 )
 
 // BenchmarkSignedPCA serves signed ACM-PCA calls through the server's
@@ -65,13 +64,13 @@ func BenchmarkSignedPCA(b *testing.B) {
 			root := s.Handler()
 			s.log.Reset()
 			b.ReportAllocs()
-			cpu := processCPU()
+			cpu := cputime.Self()
 			for b.Loop() {
 				serve(root, signed)
 				s.log.Reset()
 			}
 			b.StopTimer()
-			whole := float64(processCPU()-cpu) / float64(b.N)
+			whole := float64(cputime.Self()-cpu) / float64(b.N)
 			api := measure(b.N, func() { serve(s.PCA, bare); s.log.Reset() })
 			// Allocations over the same number of requests, after the
 			// timing.
@@ -97,22 +96,14 @@ type cost struct{ ns, allocs, bytes float64 }
 func measure(n int, fn func()) cost {
 	var before, after runtime.MemStats
 	runtime.ReadMemStats(&before)
-	start := processCPU()
+	start := cputime.Self()
 	for range n {
 		fn()
 	}
-	elapsed := processCPU() - start
+	elapsed := cputime.Self() - start
 	runtime.ReadMemStats(&after)
 	return cost{ns: float64(elapsed) / float64(n), allocs: float64(after.Mallocs-before.Mallocs) / float64(n),
 		bytes: float64(after.TotalAlloc-before.TotalAlloc) / float64(n)}
-}
-
-func processCPU() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // discardWriter is a ResponseWriter that keeps the status and drops the

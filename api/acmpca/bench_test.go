@@ -14,13 +14,14 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/acmpca"
 	"github.com/aws/aws-sdk-go-v2/service/acmpca/types"
+
+	"github.com/iamra/iamra/cputime"
 )
 
 // The issuance benchmarks report against the bound the issue sets: raw
@@ -64,7 +65,7 @@ func rawCreate(b *testing.B, n, workers int) bound {
 	}
 	tmpl := &x509.Certificate{Subject: leafSubject, NotBefore: now, NotAfter: now.Add(time.Hour),
 		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}
-	m := startMeter()
+	m := cputime.Start()
 	var wg sync.WaitGroup
 	for w := range workers {
 		wg.Go(func() {
@@ -78,28 +79,7 @@ func rawCreate(b *testing.B, n, workers int) bound {
 		})
 	}
 	wg.Wait()
-	return m.per(n / workers * workers)
-}
-
-// meter measures wall and process CPU time from its start.
-type meter struct {
-	wall time.Time
-	cpu  time.Duration
-}
-
-func startMeter() meter { return meter{wall: time.Now(), cpu: processCPU()} }
-
-func (m meter) per(n int) bound {
-	return bound{wallNs: float64(time.Since(m.wall).Nanoseconds()) / float64(n),
-		cpuNs: float64((processCPU() - m.cpu).Nanoseconds()) / float64(n)}
-}
-
-func processCPU() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	return perOp(m, n/workers*workers)
 }
 
 // BenchmarkIssueCertificateAPI issues P-256 certificates for client-made
@@ -112,14 +92,14 @@ func BenchmarkIssueCertificateAPI(b *testing.B) {
 	h, next := benchSetup(b)
 	ctx := context.Background()
 	b.ResetTimer()
-	m := startMeter()
+	m := cputime.Start()
 	for b.Loop() {
 		if _, err := h.client.IssueCertificate(ctx, next()); err != nil {
 			b.Fatal(err)
 		}
 	}
 	b.StopTimer()
-	reportVsRaw(b, raw, m.per(b.N))
+	reportVsRaw(b, raw, perOp(m, b.N))
 }
 
 // BenchmarkIssueCertificateAPIParallel is the throughput of 16 SDK clients
@@ -131,7 +111,7 @@ func BenchmarkIssueCertificateAPIParallel(b *testing.B) {
 	ctx := context.Background()
 	b.SetParallelism(16)
 	b.ResetTimer()
-	m := startMeter()
+	m := cputime.Start()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
 			if _, err := h.client.IssueCertificate(ctx, next()); err != nil {
@@ -140,7 +120,7 @@ func BenchmarkIssueCertificateAPIParallel(b *testing.B) {
 		}
 	})
 	b.StopTimer()
-	reportVsRaw(b, raw, m.per(b.N))
+	reportVsRaw(b, raw, perOp(m, b.N))
 }
 
 // BenchmarkIssueCertificateHTTPParallel is BenchmarkIssueCertificateAPIParallel
@@ -166,7 +146,7 @@ func BenchmarkIssueCertificateHTTPParallel(b *testing.B) {
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
 	b.SetParallelism(16)
 	b.ResetTimer()
-	m := startMeter()
+	m := cputime.Start()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
 			body := bodies[n.Add(1)%benchCSRs]
@@ -188,7 +168,7 @@ func BenchmarkIssueCertificateHTTPParallel(b *testing.B) {
 		}
 	})
 	b.StopTimer()
-	reportVsRaw(b, raw, m.per(b.N))
+	reportVsRaw(b, raw, perOp(m, b.N))
 }
 
 // benchSetup makes an ACTIVE P-256 root CA and returns a function giving
@@ -210,6 +190,12 @@ func benchSetup(b *testing.B) (*harness, func() *acmpca.IssueCertificateInput) {
 }
 
 // reportVsRaw reports the issuance cost got against the raw bound.
+// perOp is the bound of n operations measured by m.
+func perOp(m cputime.Meter, n int) bound {
+	wall, cpu := m.Per(n)
+	return bound{wallNs: wall, cpuNs: cpu}
+}
+
 func reportVsRaw(b *testing.B, raw, got bound) {
 	b.ReportMetric(100*raw.wallNs/got.wallNs, "pct-of-raw")
 	b.ReportMetric(100*raw.cpuNs/got.cpuNs, "cpu-pct-of-raw")

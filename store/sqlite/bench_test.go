@@ -10,19 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/iamra/iamra/cputime"
 	"github.com/iamra/iamra/store"
 )
-
-// processCPU is the CPU time this process has used, user and system. A
-// shared machine slows a benchmark's wall clock far more than it changes
-// the CPU the benchmark itself burns.
-func processCPU() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
 
 // certDoc is an issued certificate's record as package ca writes it: about
 // 1.3 KB of JSON, most of it the PEM.
@@ -77,12 +67,12 @@ func benchCertificateBatch(b *testing.B, n int) {
 	bare := bareCommitCPU(b, n*len(docs[0]))
 
 	b.ResetTimer()
-	cpu := processCPU()
+	cpu := cputime.Self()
 	for b.Loop() {
 		batch()
 	}
 	b.StopTimer()
-	perTx := float64(processCPU()-cpu) / float64(b.N)
+	perTx := float64(cputime.Self()-cpu) / float64(b.N)
 	b.ReportMetric(perTx/float64(n)/1e3, "cpu-µs/record")
 	b.ReportMetric(perTx/1e3, "cpu-µs/tx")
 	b.ReportMetric(perTx/float64(bare), "x-bare-commit")
@@ -112,7 +102,7 @@ func bareCommitCPU(b *testing.B, size int) time.Duration {
 	}
 	fd := int(f.Fd())
 	off := int64(0)
-	cpu := processCPU()
+	cpu := cputime.Self()
 	for range rounds {
 		if off+int64(size) > fileSize {
 			off = 0
@@ -125,5 +115,5 @@ func bareCommitCPU(b *testing.B, size int) time.Duration {
 		}
 		off += int64(size)
 	}
-	return (processCPU() - cpu) / rounds
+	return (cputime.Self() - cpu) / rounds
 }
