@@ -12,7 +12,6 @@ import (
 	"crypto/x509/pkix"
 	"encoding/hex"
 	"encoding/json"
-	"encoding/pem"
 	"fmt"
 	"math/big"
 	"net/http"
@@ -195,12 +194,8 @@ func (c *CSRs) CryptoFloor(d time.Duration) (Bound, error) {
 	}
 	parsed := make([]*x509.CertificateRequest, len(c.PEM))
 	for i, p := range c.PEM {
-		b, _ := pem.Decode(p)
-		if b == nil {
-			return Bound{}, fmt.Errorf("loadtest: CSR %d is not PEM", i)
-		}
-		if parsed[i], err = x509.ParseCertificateRequest(b.Bytes); err != nil {
-			return Bound{}, err
+		if parsed[i], err = ca.ParseCSR(p); err != nil {
+			return Bound{}, fmt.Errorf("loadtest: CSR %d: %w", i, err)
 		}
 	}
 	return measureBound(d, func(_, i int) error {

@@ -60,7 +60,7 @@ func (s *Store) runInBatch(ctx context.Context, b *batch, fn func(store.Tx) erro
 	// Statements run without the caller's cancellation: once fn has
 	// finished, its part must either be kept or rolled back, never cut off
 	// half-way. ctx is checked after fn instead.
-	t := newTx(context.WithoutCancel(ctx), nil, &s.wstmts, true)
+	t := newTx(context.WithoutCancel(ctx), nil, &s.wstmts)
 	// A member after writes that must survive it runs in a savepoint. The
 	// first one does not need to (saving two statements in the common
 	// batch of one): if it fails, the whole transaction goes.

@@ -117,7 +117,7 @@ func (s *Store) Refresh(ctx context.Context) error {
 		return s.wrap("begin refresh", err)
 	}
 	defer func() { _ = sqlTx.Rollback() }()
-	t := newTx(ctx, sqlTx, &s.rstmts, false)
+	t := newTx(ctx, sqlTx, &s.rstmts)
 	rev, err := t.revision()
 	if err != nil || rev <= last {
 		return err

@@ -463,7 +463,7 @@ func (s *Store) View(ctx context.Context, fn func(store.Tx) error) error {
 	// A read transaction has nothing to commit; rolling back ends the
 	// snapshot, also when fn panics.
 	defer func() { _ = sqlTx.Rollback() }()
-	t := newTx(ctx, sqlTx, &s.rstmts, false)
+	t := newTx(ctx, sqlTx, &s.rstmts)
 	if err := runFn(t, fn); err != nil {
 		return err
 	}

@@ -20,10 +20,9 @@ var (
 // tx implements store.Tx on a database/sql transaction (View) or on the
 // writer connection inside a batch's transaction (Update).
 type tx struct {
-	ctx      context.Context
-	sqlTx    *sql.Tx // nil on the writer, whose stmts need no binding
-	stmts    *stmts
-	writable bool
+	ctx   context.Context
+	sqlTx *sql.Tx // nil on the writer (the only writable Tx), whose stmts need no binding
+	stmts *stmts
 
 	mu    sync.Mutex // fn may share the Tx between goroutines
 	done  bool
@@ -33,9 +32,10 @@ type tx struct {
 	bound [nStmts]*sql.Stmt
 }
 
-// newTx returns a Tx running st, on sqlTx if it is not nil.
-func newTx(ctx context.Context, sqlTx *sql.Tx, st *stmts, writable bool) *tx {
-	return &tx{ctx: ctx, sqlTx: sqlTx, stmts: st, writable: writable}
+// newTx returns a Tx running st: on sqlTx, read-only, for a View; on the
+// writer connection, writable, when sqlTx is nil.
+func newTx(ctx context.Context, sqlTx *sql.Tx, st *stmts) *tx {
+	return &tx{ctx: ctx, sqlTx: sqlTx, stmts: st}
 }
 
 func (t *tx) finish() {
@@ -51,7 +51,7 @@ func (t *tx) enter(write bool) error {
 	case t.done:
 		t.mu.Unlock()
 		return errTxDone
-	case write && !t.writable:
+	case write && t.sqlTx != nil:
 		t.mu.Unlock()
 		return errReadOnly
 	case t.err != nil:
