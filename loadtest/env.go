@@ -21,6 +21,9 @@ type devServer struct {
 	Region   string
 	Admin    aws.Credentials
 	Client   *http.Client
+	// Config is for AWS SDK clients of the server: its endpoint, region,
+	// HTTP client and admin key.
+	Config aws.Config
 }
 
 // connect reads dev.env (written by `iamra server --dev`).
@@ -38,16 +41,14 @@ func connect(envFile string, conc int) (*devServer, error) {
 		return nil, errors.New("no certificates in AWS_CA_BUNDLE")
 	}
 	tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}, MaxIdleConnsPerHost: conc, MaxConnsPerHost: conc}
-	return &devServer{
+	s := &devServer{
 		Endpoint: env["IAMRA_ENDPOINT"], Region: env["AWS_REGION"],
 		Admin:  aws.Credentials{AccessKeyID: env["AWS_ACCESS_KEY_ID"], SecretAccessKey: env["AWS_SECRET_ACCESS_KEY"]},
 		Client: &http.Client{Transport: tr, Timeout: 30 * time.Second},
-	}, nil
-}
-
-// credentials provides the admin key to AWS SDK clients.
-func (s *devServer) credentials() aws.CredentialsProvider {
-	return awscreds.NewStaticCredentialsProvider(s.Admin.AccessKeyID, s.Admin.SecretAccessKey, "")
+	}
+	s.Config = aws.Config{Region: s.Region, BaseEndpoint: aws.String(s.Endpoint), HTTPClient: s.Client,
+		Credentials: awscreds.NewStaticCredentialsProvider(s.Admin.AccessKeyID, s.Admin.SecretAccessKey, "")}
+	return s, nil
 }
 
 func readEnv(path string) (map[string]string, error) {

@@ -48,6 +48,29 @@ func measure(ctx context.Context, s *devServer, reqs []*Prepared, opts Options, 
 	return m
 }
 
+// Summary is what every mode reports of its measurement, under the same
+// JSON names.
+type Summary struct {
+	Requests         int64   `json:"requests"`
+	Failures         int64   `json:"failures"`
+	P50Millis        float64 `json:"p50Millis"`
+	P99Millis        float64 `json:"p99Millis"`
+	ThroughputRatio  float64 `json:"throughputRatio"`
+	ServerCPUSeconds float64 `json:"serverCpuSeconds,omitempty"`
+	CPUEfficiency    float64 `json:"cpuEfficiencyRatio,omitempty"`
+	ServerPeakRSSMiB float64 `json:"serverPeakRssMiB,omitempty"`
+	StoreWrites      float64 `json:"storeWrites"`
+}
+
+func (m Measurement) summary() Summary {
+	r := m.Result
+	return Summary{
+		Requests: r.Requests, Failures: r.Failures(), P50Millis: millis(r.P50), P99Millis: millis(r.P99),
+		ThroughputRatio: m.ThroughputRatio(), ServerCPUSeconds: m.ServerCPUSeconds, CPUEfficiency: m.CPUEfficiency(),
+		ServerPeakRSSMiB: m.ServerPeakRSSMiB, StoreWrites: m.StoreWrites,
+	}
+}
+
 // against is m measured against another bound.
 func (m Measurement) against(b Bound) Measurement {
 	m.Bound = b

@@ -6,7 +6,6 @@ import (
 	"io"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/acmpca"
 )
 
@@ -21,27 +20,19 @@ const sampleSize = 20
 // server's cost of its cheapest signed call — and CostSplit divides the
 // server's CPU per certificate by them.
 type PCAReport struct {
-	API                   string  `json:"api"`
-	CSRs                  int     `json:"csrs"`
-	Concurrency           int     `json:"concurrency"`
-	Requests              int64   `json:"requests"`
-	Failures              int64   `json:"failures"`
+	API         string `json:"api"`
+	CSRs        int    `json:"csrs"`
+	Concurrency int    `json:"concurrency"`
+	Summary
 	CertificatesPerSecond float64 `json:"certificatesPerSecond"`
-	P50Millis             float64 `json:"p50Millis"`
-	P99Millis             float64 `json:"p99Millis"`
 	RawCreatePerSec       float64 `json:"rawCreateCertificatePerSecond"`
-	ThroughputRatio       float64 `json:"throughputRatio"`
-	ServerCPUSeconds      float64 `json:"serverCpuSeconds,omitempty"`
 	CertsPerCPUSec        float64 `json:"certificatesPerServerCpuSecond,omitempty"`
 	RawCreatePerCPUSec    float64 `json:"rawCreateCertificatePerCpuSecond"`
-	CPUEfficiency         float64 `json:"cpuEfficiencyRatio,omitempty"`
 	// The bound of earlier load tests, for comparison: raw CreateCertificate
 	// of a bare client certificate (no basic constraints, key identifiers or
 	// CRL distribution point), and the CPU efficiency against it.
 	RawBarePerCPUSec     float64 `json:"rawBareCreateCertificatePerCpuSecond"`
 	CPUEfficiencyToBare  float64 `json:"cpuEfficiencyToBareRatio,omitempty"`
-	ServerPeakRSSMiB     float64 `json:"serverPeakRssMiB,omitempty"`
-	StoreWrites          float64 `json:"storeWrites"`
 	WritesPerCertificate float64 `json:"storeWritesPerCertificate"`
 	// Sampled certificates were fetched with GetCertificate after the run;
 	// SampleFailures of them did not parse, chain to the CA or certify
@@ -78,8 +69,7 @@ func (r *PCAReport) printText(w io.Writer) {
 // runPCA creates a root CA through the ACM-PCA API, makes n keys and
 // CSRs, drives IssueCertificate with them, and then measures the floors.
 func runPCA(ctx context.Context, s *devServer, n, conc int, dur time.Duration, pid int, log io.Writer) (*PCAReport, error) {
-	pca := acmpca.New(acmpca.Options{Region: s.Region, BaseEndpoint: aws.String(s.Endpoint), HTTPClient: s.Client,
-		Credentials: s.credentials()})
+	pca := acmpca.NewFromConfig(s.Config)
 
 	fmt.Fprintln(log, "creating a root CA…")
 	caArn, caCert, err := SetupCA(ctx, pca)
@@ -129,16 +119,13 @@ func runPCA(ctx context.Context, s *devServer, n, conc int, dur time.Duration, p
 	if err != nil {
 		return nil, err
 	}
-	r := m.Result
 	return &PCAReport{
-		API: "acm-pca", CSRs: n, Concurrency: conc, Requests: r.Requests, Failures: r.Failures(),
-		CertificatesPerSecond: r.PerSecond, P50Millis: millis(r.P50), P99Millis: millis(r.P99),
-		RawCreatePerSec: bound.PerSecond, ThroughputRatio: m.ThroughputRatio(),
-		ServerCPUSeconds: m.ServerCPUSeconds, CertsPerCPUSec: m.PerServerCPUSecond(), RawCreatePerCPUSec: bound.PerCPUSecond,
-		CPUEfficiency: m.CPUEfficiency(), ServerPeakRSSMiB: m.ServerPeakRSSMiB,
+		API: "acm-pca", CSRs: n, Concurrency: conc, Summary: m.summary(),
+		CertificatesPerSecond: m.Result.PerSecond, RawCreatePerSec: bound.PerSecond,
+		CertsPerCPUSec: m.PerServerCPUSecond(), RawCreatePerCPUSec: bound.PerCPUSecond,
 		RawBarePerCPUSec: bare.PerCPUSecond, CPUEfficiencyToBare: m.against(bare).CPUEfficiency(),
-		StoreWrites: m.StoreWrites, WritesPerCertificate: m.WritesPerRequest(),
-		Sampled: len(sample), SampleFailures: len(bad),
+		WritesPerCertificate: m.WritesPerRequest(),
+		Sampled:              len(sample), SampleFailures: len(bad),
 		FloorRequests: floor.Result.Requests, FloorFailures: floor.Result.Failures(),
 		FloorServerCPUSeconds: floor.ServerCPUSeconds, FloorStoreWrites: floor.StoreWrites,
 		CryptoFloorPerCPUSec: cryptoFloor.PerCPUSecond,

@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/rolesanywhere"
 )
@@ -15,22 +14,14 @@ import (
 // Report is what the load command prints for CreateSession (also as JSON
 // with --json).
 type Report struct {
-	KeyType            KeyType `json:"keyType"`
-	Certificates       int     `json:"certificates"`
-	Concurrency        int     `json:"concurrency"`
-	Requests           int64   `json:"requests"`
-	Failures           int64   `json:"failures"`
+	KeyType      KeyType `json:"keyType"`
+	Certificates int     `json:"certificates"`
+	Concurrency  int     `json:"concurrency"`
+	Summary
 	SessionsPerSecond  float64 `json:"sessionsPerSecond"`
-	P50Millis          float64 `json:"p50Millis"`
-	P99Millis          float64 `json:"p99Millis"`
 	CryptoBoundPerSec  float64 `json:"cryptoBoundPerSecond"`
-	ThroughputRatio    float64 `json:"throughputRatio"`
-	ServerCPUSeconds   float64 `json:"serverCpuSeconds,omitempty"`
 	SessionsPerCPUSec  float64 `json:"sessionsPerServerCpuSecond,omitempty"`
 	CryptoPerCPUSec    float64 `json:"cryptoPerCpuSecond,omitempty"`
-	CPUEfficiency      float64 `json:"cpuEfficiencyRatio,omitempty"`
-	ServerPeakRSSMiB   float64 `json:"serverPeakRssMiB,omitempty"`
-	StoreWrites        float64 `json:"storeWrites"`
 	WritesPerRequest   float64 `json:"storeWritesPerRequest"`
 	ServerStoreMetrics bool    `json:"-"`
 
@@ -48,10 +39,8 @@ func (r *Report) printText(w io.Writer) {
 // them, and deletes what it created.
 func runSessions(ctx context.Context, s *devServer, kt KeyType, n, conc int, dur time.Duration, pid int, log io.Writer) (*Report, error) {
 	admin := Admin{
-		RolesAnywhere: rolesanywhere.New(rolesanywhere.Options{Region: s.Region, BaseEndpoint: aws.String(s.Endpoint), HTTPClient: s.Client,
-			Credentials: s.credentials()}),
-		IAM: iam.New(iam.Options{Region: s.Region, BaseEndpoint: aws.String(s.Endpoint), HTTPClient: s.Client,
-			Credentials: s.credentials()}),
+		RolesAnywhere: rolesanywhere.NewFromConfig(s.Config),
+		IAM:           iam.NewFromConfig(s.Config),
 	}
 
 	fmt.Fprintf(log, "issuing %d %s certificates…\n", n, kt)
@@ -86,16 +75,13 @@ func runSessions(ctx context.Context, s *devServer, kt KeyType, n, conc int, dur
 		return nil, err
 	}
 	m := measure(ctx, s, reqs, opts, bound, pid, log)
-	r := m.Result
 	rep := &Report{
-		KeyType: kt, Certificates: n, Concurrency: conc, Requests: r.Requests, Failures: r.Failures(),
-		SessionsPerSecond: r.PerSecond, P50Millis: millis(r.P50), P99Millis: millis(r.P99),
-		CryptoBoundPerSec: bound.PerSecond, ThroughputRatio: m.ThroughputRatio(),
-		ServerCPUSeconds: m.ServerCPUSeconds, ServerPeakRSSMiB: m.ServerPeakRSSMiB,
-		StoreWrites: m.StoreWrites, WritesPerRequest: m.WritesPerRequest(), m: m,
+		KeyType: kt, Certificates: n, Concurrency: conc, Summary: m.summary(),
+		SessionsPerSecond: m.Result.PerSecond, CryptoBoundPerSec: bound.PerSecond,
+		WritesPerRequest: m.WritesPerRequest(), m: m,
 	}
 	if m.ServerCPUSeconds > 0 {
-		rep.SessionsPerCPUSec, rep.CryptoPerCPUSec, rep.CPUEfficiency = m.PerServerCPUSecond(), bound.PerCPUSecond, m.CPUEfficiency()
+		rep.SessionsPerCPUSec, rep.CryptoPerCPUSec = m.PerServerCPUSecond(), bound.PerCPUSecond
 	}
 	return rep, nil
 }
