@@ -348,18 +348,6 @@ func extraExtensionsLen(c *x509.Certificate) int {
 	return n
 }
 
-// signedDER wraps signed content the X.509 way (RFC 5280 §4.1, and PKCS#10
-// alike): SEQUENCE { content, signatureAlgorithm, signature BIT STRING }.
-func signedDER(content, algID, sig []byte) ([]byte, error) {
-	w := derWriter{b: make([]byte, 0, len(content)+len(algID)+len(sig)+16)}
-	m := w.begin(cbasn1.SEQUENCE)
-	w.raw(content)
-	w.raw(algID)
-	w.bitString(sig)
-	w.end(m)
-	return w.b, w.err
-}
-
 func unsupportedFields(c *x509.Certificate) bool {
 	return len(c.OCSPServer)+len(c.IssuingCertificateURL)+len(c.Policies)+len(c.PolicyIdentifiers)+
 		len(c.UnknownExtKeyUsage)+len(c.PermittedDNSDomains)+len(c.ExcludedDNSDomains)+

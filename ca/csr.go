@@ -43,8 +43,7 @@ const (
 // block without headers, as pem.Encode writes one (the final newline may
 // be missing), to what pem.Decode would return as its Bytes. ok false
 // leaves data to pem.Decode, which searches for the block among other
-// text, allows headers, spaces and CRLF, and costs half a CSR parse doing
-// so.
+// text, allows headers, spaces and CRLF, and is slower for it.
 func decodeCSRPEM(data []byte) (der []byte, ok bool) {
 	body, begins := bytes.CutPrefix(data, []byte(csrPEMBegin))
 	body, ends := bytes.CutSuffix(bytes.TrimSuffix(body, []byte("\n")), []byte(csrPEMEnd))

@@ -13,8 +13,8 @@ import (
 // derWriter writes DER into one growing buffer. It is what the
 // certificate encoder (certder.go) writes with instead of
 // cryptobyte.Builder, which allocates a child builder for every nested
-// element: some fifty for a certificate, about as many allocations as the
-// rest of issuing one.
+// element (BenchmarkSignCertificate, -benchmem: 140 allocations a
+// certificate with it, 69 with this writer, most of them the signature's).
 //
 // A constructed element is written between begin, which writes its tag and
 // reserves room for the longest length this writer allows (16 MiB), and

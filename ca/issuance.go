@@ -287,7 +287,7 @@ func (s *Service) issueFrom(ctx context.Context, req IssueCertificateRequest, t 
 	if err != nil {
 		return "", nil, storeError(fmt.Errorf("store: encode %s/%s: %w", store.KindCertificate, certID(a.ID, serial), err))
 	}
-	m := &issueRecord{caID: a.ID, rawCA: rawCA, issuing: s.issuing(a), id: certID(a.ID, serial), data: data,
+	m := &issueRecord{caID: a.ID, rawCA: rawCA, auth: a, id: certID(a.ID, serial), data: data,
 		tokenID: tokenID, token: idempotencyToken{Arn: rec.Arn, ExpiresAt: now.Add(s.cfg.IdempotencyWindow)}, now: now}
 	s.records.submit(tk, m, s.writeRecords)
 	if m.stored != nil {

@@ -3,6 +3,7 @@ package ca
 import (
 	"crypto/x509"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
@@ -172,20 +173,11 @@ func encodeChain(chain []*x509.Certificate) string { return encodePEM(chain...) 
 // serialHex is the canonical serial in ARNs and store IDs: lower-case hex,
 // at least 32 digits, no colons.
 func serialHex(n *big.Int) string {
-	if n.Sign() < 0 {
-		return fmt.Sprintf("%032x", n)
+	if n.Sign() >= 0 && n.BitLen() <= 128 {
+		var b [16]byte
+		return hex.EncodeToString(n.FillBytes(b[:]))
 	}
-	var buf [64]byte
-	digits := n.Append(buf[:0], 16)
-	if len(digits) >= 32 {
-		return string(digits)
-	}
-	padded := [32]byte{}
-	copy(padded[32-len(digits):], digits)
-	for i := range 32 - len(digits) {
-		padded[i] = '0'
-	}
-	return string(padded[:])
+	return fmt.Sprintf("%032x", n)
 }
 
 // serialColons is the serial as openssl and PCA print it: aa:bb:cc.
