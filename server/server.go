@@ -463,7 +463,7 @@ func (s *Server) serveSigned(w http.ResponseWriter, r *http.Request) string {
 		restjson.WriteError(w, r, awserr.MissingAuthenticationToken().Because("auth.unsigned", "%s %s carries no SigV4 signature", r.Method, r.URL.Path))
 		return api
 	}
-	body, err := readBody(w, r, maxAdminBody)
+	body, err := restjson.ReadBody(http.MaxBytesReader(w, r.Body, maxAdminBody), r.ContentLength, maxAdminBody)
 	if err != nil {
 		restjson.WriteError(w, r, restjson.TooLarge(maxAdminBody))
 		return api
@@ -501,32 +501,6 @@ func (s *Server) serveSigned(w http.ResponseWriter, r *http.Request) string {
 type bodyReader struct{ bytes.Reader }
 
 func (*bodyReader) Close() error { return nil }
-
-// readBody reads r's body, at most limit bytes, as io.ReadAll of
-// http.MaxBytesReader would, into a buffer sized by the Content-Length
-// when the request declares one: io.ReadAll starts small and grows, which
-// costs a copy and garbage per doubling.
-func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
-	body := http.MaxBytesReader(w, r.Body, limit)
-	size := int64(512)
-	if r.ContentLength >= 0 && r.ContentLength <= limit {
-		size = r.ContentLength + 1 // room for the read that sees EOF
-	}
-	buf := make([]byte, 0, size)
-	for {
-		n, err := body.Read(buf[len(buf):cap(buf)])
-		buf = buf[:len(buf)+n]
-		if err == io.EOF {
-			return buf, nil
-		}
-		if err != nil {
-			return buf, err
-		}
-		if len(buf) == cap(buf) {
-			buf = append(buf, 0)[:len(buf)]
-		}
-	}
-}
 
 // lookupAdmin resolves admin access keys. Control-plane calls with session
 // credentials are refused until IAM policies decide what sessions may do.

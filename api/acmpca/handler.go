@@ -203,7 +203,7 @@ func (h *Handler) serveOperation(w http.ResponseWriter, r *http.Request) {
 	}
 	// Metrics label requests by operation, as they do for the other APIs.
 	restjson.SetOperation(r.Context(), name)
-	body, err := readBody(r.Body, r.ContentLength, h.cfg.MaxBodyBytes)
+	body, err := restjson.ReadBody(r.Body, r.ContentLength, h.cfg.MaxBodyBytes)
 	c := &call{}
 	var out any
 	switch {
@@ -221,31 +221,6 @@ func (h *Handler) serveOperation(w http.ResponseWriter, r *http.Request) {
 	}
 	if op.write && h.cfg.Audit != nil {
 		h.cfg.Audit(r.Context(), h.auditEvent(r, name, c, out, err))
-	}
-}
-
-// readBody is io.ReadAll(io.LimitReader(body, limit+1)) — the same bytes
-// and error — with the buffer sized from the declared Content-Length
-// rather than grown through io.ReadAll's chunks and copied once more. A
-// body longer than declared still reads whole, up to the limit.
-func readBody(body io.Reader, declared, limit int64) ([]byte, error) {
-	lr := &io.LimitedReader{R: body, N: limit + 1}
-	if declared < 0 || declared > limit {
-		return io.ReadAll(lr)
-	}
-	b := make([]byte, 0, declared+1) // +1: room to read the end
-	for {
-		n, err := lr.Read(b[len(b):cap(b)])
-		b = b[:len(b)+n]
-		if err != nil {
-			if err == io.EOF {
-				err = nil
-			}
-			return b, err
-		}
-		if len(b) == cap(b) {
-			b = append(b, 0)[:len(b)]
-		}
 	}
 }
 

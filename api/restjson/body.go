@@ -31,7 +31,7 @@ func DecodeBody(r *http.Request, limit int64, v any) error {
 	if r.Body == nil {
 		return nil
 	}
-	data, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
+	data, err := ReadBody(r.Body, r.ContentLength, limit)
 	if err != nil {
 		return Serialization(ReasonBodyRead, "The request body could not be read")
 	}
@@ -39,6 +39,33 @@ func DecodeBody(r *http.Request, limit int64, v any) error {
 		return TooLarge(limit)
 	}
 	return Unmarshal(data, v)
+}
+
+// ReadBody is io.ReadAll(io.LimitReader(body, limit+1)) — the same bytes
+// and error — with the buffer sized from the declared Content-Length
+// (negative: none) rather than grown through io.ReadAll's chunks and
+// copied once more. A body longer than declared still reads whole, up to
+// the limit; one longer than limit reads limit+1 bytes, for the caller to
+// refuse.
+func ReadBody(body io.Reader, declared, limit int64) ([]byte, error) {
+	lr := &io.LimitedReader{R: body, N: limit + 1}
+	if declared < 0 || declared > limit {
+		return io.ReadAll(lr)
+	}
+	b := make([]byte, 0, declared+1) // +1: room to read the end
+	for {
+		n, err := lr.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err != nil {
+			if err == io.EOF {
+				err = nil
+			}
+			return b, err
+		}
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
+	}
 }
 
 // Unmarshal decodes one JSON document into v with DecodeBody's rules. It

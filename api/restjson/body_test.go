@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"io"
 	"reflect"
 	"strings"
 	"testing"
+	"testing/iotest"
 
 	"github.com/iamra/iamra/awserr"
 )
@@ -176,5 +178,33 @@ func BenchmarkUnmarshal(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// ReadBody reads what io.ReadAll(io.LimitReader(...)) reads, whatever the
+// declared length and however the reader splits its data.
+func TestReadBody(t *testing.T) {
+	data := bytes.Repeat([]byte("0123456789abcdef"), 200)
+	failure := errors.New("read failed")
+	for _, size := range []int{0, 1, 511, 512, 513, 1100, 3199, 3200} {
+		for _, declared := range []int64{-1, 0, 1, int64(size) - 1, int64(size), int64(size) + 1, 5000} {
+			for _, limit := range []int64{0, 100, int64(size), 3000, 10000} {
+				for _, fail := range []bool{false, true} {
+					mk := func() io.Reader {
+						var r io.Reader = iotest.HalfReader(bytes.NewReader(data[:size]))
+						if fail {
+							r = io.MultiReader(r, iotest.ErrReader(failure))
+						}
+						return r
+					}
+					got, gotErr := ReadBody(mk(), declared, limit)
+					want, wantErr := io.ReadAll(io.LimitReader(mk(), limit+1))
+					if !bytes.Equal(got, want) || gotErr != wantErr {
+						t.Fatalf("size %d declared %d limit %d fail %v: %d bytes %v, want %d bytes %v",
+							size, declared, limit, fail, len(got), gotErr, len(want), wantErr)
+					}
+				}
+			}
+		}
 	}
 }
