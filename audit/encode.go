@@ -1,7 +1,6 @@
 package audit
 
 import (
-	"bytes"
 	"encoding/json"
 	"slices"
 	"strconv"
@@ -208,30 +207,14 @@ func appendValue(b []byte, v any, depth int) ([]byte, bool) {
 }
 
 // appendRaw appends a json.RawMessage as encoding/json does: a nil one is
-// null, and the text is validated, compacted and HTML-escaped.
+// null, and the text is validated, compacted and HTML-escaped. What
+// appendCompactJSON declines (invalid, or nested deeper than it follows)
+// fails the event, which then goes to json.Marshal whole.
 func appendRaw(b []byte, raw json.RawMessage) ([]byte, bool) {
 	if raw == nil {
 		return append(b, "null"...), true
 	}
-	if out, ok := appendCompactJSON(b, raw); ok {
-		return out, true
-	}
-	start := len(b)
-	buf := bytes.NewBuffer(b)
-	if err := json.Compact(buf, raw); err != nil {
-		return b, false
-	}
-	b = buf.Bytes()
-	// The characters HTML escaping changes are only in strings of valid
-	// JSON, where compacting leaves them; escape them after it.
-	tail := b[start:]
-	if bytes.IndexAny(tail, "<>&\u2028\u2029") < 0 {
-		return b, true
-	}
-	tail = bytes.Clone(tail)
-	buf = bytes.NewBuffer(b[:start])
-	json.HTMLEscape(buf, tail)
-	return buf.Bytes(), true
+	return appendCompactJSON(b, raw)
 }
 
 // keys returns m's keys sorted, as encoding/json orders them.

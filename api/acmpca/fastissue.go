@@ -27,7 +27,7 @@ import (
 // every error a client can see comes from there unchanged.
 // FuzzIssueFastPath holds it to that.
 func decodeIssueFast(body []byte) (in issueInput, params json.RawMessage, ok bool) {
-	p := issueParser{b: body}
+	p := issueParser{jsonWalker: jsonWalker{b: body}}
 	if !p.parse() {
 		return issueInput{}, nil, false
 	}
@@ -51,9 +51,8 @@ const (
 type span struct{ start, end int }
 
 type issueParser struct {
-	b    []byte
-	i    int
-	seen uint
+	jsonWalker // space and eat; str is issueParser's own, stricter
+	seen       uint
 	// members in body order: the key (quotes included) and the value's
 	// text, for the audit parameters.
 	order [nFields]struct {
@@ -69,25 +68,6 @@ type issueParser struct {
 	hasValue  [nFields]bool
 	csr       []byte
 	csrLength int // characters of the Csr's text
-}
-
-func (p *issueParser) space() {
-	for p.i < len(p.b) {
-		switch p.b[p.i] {
-		case ' ', '\t', '\n', '\r':
-			p.i++
-		default:
-			return
-		}
-	}
-}
-
-func (p *issueParser) eat(c byte) bool {
-	if p.i < len(p.b) && p.b[p.i] == c {
-		p.i++
-		return true
-	}
-	return false
 }
 
 // str reads a string with no escapes, no control characters and valid

@@ -50,13 +50,6 @@ const (
 // and logs written after it returns.
 type operation struct{ name string }
 
-// WithOperationSlot returns ctx with an empty operation slot and a func
-// that reads what the handler set ("" if nothing).
-func WithOperationSlot(ctx context.Context) (context.Context, func() string) {
-	op := &operation{}
-	return context.WithValue(ctx, operationKey, op), func() string { return op.name }
-}
-
 // SetOperation names the operation being served ("CreateTrustAnchor"), if
 // the context has a slot.
 func SetOperation(ctx context.Context, name string) {

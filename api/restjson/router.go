@@ -73,8 +73,8 @@ func setRequestIDHeader(h http.Header, id string, value []string) {
 // RequestState is what a server learns about a request while serving it:
 // its id, the operation its handler recognises and the authenticated
 // caller. It sits in the request's context as one value, read by
-// RequestID, SetOperation and Caller as if set with WithRequestID,
-// WithOperationSlot and WithCaller, so that a request whose middleware
+// RequestID, SetOperation and Caller as if set with WithRequestID and
+// WithCaller, so that a request whose middleware
 // learns all three is copied (http.Request.WithContext) once instead of
 // once for each.
 type RequestState struct {
