@@ -300,3 +300,28 @@ func TestIssueAuditLines(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkAuditParams compares the walk that builds the audit record's
+// parameters of every write with decoding the body a second time
+// (referenceAuditParams, what the walk replaced), on the SDK's
+// IssueCertificate body.
+func BenchmarkAuditParams(b *testing.B) {
+	bodies, _ := sdkIssueBodies(b)
+	body := bodies[0]
+	b.Run("walk", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if auditParams(body) == nil {
+				b.Fatal("no parameters")
+			}
+		}
+	})
+	b.Run("decode", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if referenceAuditParams(body) == nil {
+				b.Fatal("no parameters")
+			}
+		}
+	})
+}
